@@ -1,0 +1,18 @@
+"""The one exception type that reaches the user as a single sentence."""
+
+
+class UserError(Exception):
+    """Bad input found where it was first seen: the message names the culprit and the fix."""
+
+
+def user_message(error: BaseException) -> str:
+    """The user-facing sentence of a UserError, also when a DataLoader worker re-raised it.
+
+    A worker wraps the original message in "Caught UserError in DataLoader worker ...
+    Original Traceback ...", so the sentence is the text after the last "UserError: ".
+    """
+    text = str(error)
+    marker = f"{UserError.__name__}: "
+    if text.startswith("Caught ") and marker in text:
+        text = text.rsplit(marker, 1)[1]
+    return text.strip()
