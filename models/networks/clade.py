@@ -1,0 +1,77 @@
+"""CLADE: class-adaptive denormalization (Tan et al. 2021), INVENTORY §2.4.
+
+Instead of predicting the modulation with convolutions, every class owns one learned scale and
+shift per channel, looked up at each pixel from the label map.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from models.networks.normalization import parameter_free_norm, parse_spade_config
+
+
+class ClassAffine(nn.Module):
+    """Per-class affine parameters, optionally modulated by the intra-class positional map (ICPE).
+
+    Args:
+        label_nc: number of classes (without the instance channel).
+        norm_nc: channels of the modulated activation.
+        add_dist: modulate scale and shift with a 2-channel positional offset map.
+    """
+
+    def __init__(self, label_nc: int, norm_nc: int, add_dist: bool = False):
+        super().__init__()
+        self.add_dist = add_dist
+        self.weight = nn.Parameter(torch.empty(label_nc, norm_nc).uniform_())
+        self.bias = nn.Parameter(torch.zeros(label_nc, norm_nc))
+        if add_dist:
+            self.dist_conv_w = nn.Conv2d(2, 1, kernel_size=1)
+            self.dist_conv_b = nn.Conv2d(2, 1, kernel_size=1)
+
+    def forward(self, x, class_map, input_dist=None):
+        """Modulate ``x`` by ``x * gamma + beta`` (no ``1 +``: CLADE's convention, INVENTORY §12.2).
+
+        Args:
+            x: normalized activation [B, C, H, W].
+            class_map: class index per pixel [B, H, W] at the resolution of ``x``.
+            input_dist: positional offsets [B, 2, h, w] (``add_dist`` only).
+        """
+        gamma = F.embedding(class_map, self.weight).permute(0, 3, 1, 2)
+        beta = F.embedding(class_map, self.bias).permute(0, 3, 1, 2)
+        if self.add_dist:
+            input_dist = F.interpolate(input_dist, size=x.shape[2:], mode="nearest")
+            gamma = gamma * (1 + self.dist_conv_w(input_dist))
+            beta = beta * (1 + self.dist_conv_b(input_dist))
+        return x * gamma + beta
+
+
+class CLADE(nn.Module):
+    """Parameter-free norm followed by a class-wise affine; with instance maps, one extra edge channel.
+
+    Args:
+        config_text: e.g. ``spadesyncbatch3x3`` (only the norm kind matters: CLADE has no convs).
+        norm_nc: channels of the normalized activation.
+        label_nc: classes in the one-hot map (``label_nc`` + dontcare, without instance).
+        no_instance: when False the semantic map's last channel is an instance-edge map, passed through
+            a 1×1 conv and appended to the output (so the output has ``norm_nc + 1`` channels).
+        add_dist: use the intra-class positional encoding.
+    """
+
+    def __init__(self, config_text: str, norm_nc: int, label_nc: int, no_instance: bool = True, add_dist: bool = False):
+        super().__init__()
+        norm_kind, _ = parse_spade_config(config_text)
+        self.no_instance = no_instance
+        self.param_free_norm = parameter_free_norm(norm_kind, norm_nc)
+        self.class_specified_affine = ClassAffine(label_nc, norm_nc, add_dist)
+        if not no_instance:
+            self.inst_conv = nn.Conv2d(1, 1, kernel_size=1)
+
+    def forward(self, x, segmap, input_dist=None):
+        normalized = self.param_free_norm(x)
+        segmap = F.interpolate(segmap, size=x.shape[2:], mode="nearest")
+        if not self.no_instance:
+            segmap, edges = segmap[:, :-1], segmap[:, -1:]
+        out = self.class_specified_affine(normalized, segmap.argmax(dim=1), input_dist)
+        if not self.no_instance:
+            out = torch.cat((out, self.inst_conv(edges)), dim=1)
+        return out

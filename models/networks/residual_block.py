@@ -1,0 +1,57 @@
+"""The SPADE residual block: two modulated 3×3 convs and a learned shortcut when widths differ (INVENTORY §2.2)."""
+import torch.nn as nn
+import torch.nn.functional as F
+from torch.nn.utils import spectral_norm
+
+from models.networks.clade import CLADE
+from models.networks.spade import SPADE
+
+NORM_MODES = ("spade", "clade")
+
+
+class SPADEResnetBlock(nn.Module):
+    """``out = shortcut(x) + conv_1(act(norm_1(conv_0(act(norm_0(x))))))``, every norm conditioned on the labels.
+
+    Args:
+        fin: input channels.
+        fout: output channels.
+        opt: options; reads ``norm_G``, ``norm_mode``, ``semantic_nc``, ``label_nc``,
+            ``contain_dontcare_label``, ``no_instance``, ``add_dist``.
+    """
+
+    def __init__(self, fin: int, fout: int, opt):
+        super().__init__()
+        self.learned_shortcut = fin != fout
+        fmiddle = min(fin, fout)
+        # CLADE with instance maps appends the edge channel to each norm output (INVENTORY §2.4)
+        extra = 1 if opt.norm_mode == "clade" and not opt.no_instance else 0
+
+        self.conv_0 = nn.Conv2d(fin + extra, fmiddle, kernel_size=3, padding=1)
+        self.conv_1 = nn.Conv2d(fmiddle + extra, fout, kernel_size=3, padding=1)
+        if self.learned_shortcut:
+            self.conv_s = nn.Conv2d(fin + extra, fout, kernel_size=1, bias=False)
+        if "spectral" in opt.norm_G:
+            self.conv_0 = spectral_norm(self.conv_0)
+            self.conv_1 = spectral_norm(self.conv_1)
+            if self.learned_shortcut:
+                self.conv_s = spectral_norm(self.conv_s)
+
+        config = opt.norm_G.replace("spectral", "")
+        self.norm_0 = conditional_norm(config, fin, opt)
+        self.norm_1 = conditional_norm(config, fmiddle, opt)
+        if self.learned_shortcut:
+            self.norm_s = conditional_norm(config, fin, opt)
+
+    def forward(self, x, seg, input_dist=None):
+        x_s = self.conv_s(self.norm_s(x, seg, input_dist)) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg, input_dist), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg, input_dist), 0.2))
+        return x_s + dx
+
+
+def conditional_norm(config: str, channels: int, opt) -> nn.Module:
+    """The label-conditioned norm that ``--norm_mode`` selects."""
+    if opt.norm_mode == "spade":
+        return SPADE(config, channels, opt.semantic_nc)
+    classes = opt.label_nc + (1 if opt.contain_dontcare_label else 0)
+    return CLADE(config, channels, classes, opt.no_instance, opt.add_dist)

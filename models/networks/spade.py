@@ -1,0 +1,32 @@
+"""SPADE: spatially-adaptive denormalization (Park et al. 2019), INVENTORY §2.3."""
+import torch.nn as nn
+import torch.nn.functional as F
+
+from models.networks.normalization import parameter_free_norm, parse_spade_config
+
+HIDDEN_CHANNELS = 128
+
+
+class SPADE(nn.Module):
+    """Normalize ``x``, then modulate it with a per-pixel scale and shift predicted from the label map.
+
+    Args:
+        config_text: e.g. ``spadesyncbatch3x3`` (norm kind and modulation kernel size).
+        norm_nc: channels of the normalized activation.
+        label_nc: channels of the semantic map (one-hot classes plus instance edges).
+    """
+
+    def __init__(self, config_text: str, norm_nc: int, label_nc: int):
+        super().__init__()
+        norm_kind, kernel = parse_spade_config(config_text)
+        padding = kernel // 2
+        self.param_free_norm = parameter_free_norm(norm_kind, norm_nc)
+        self.mlp_shared = nn.Sequential(nn.Conv2d(label_nc, HIDDEN_CHANNELS, kernel, padding=padding), nn.ReLU())
+        self.mlp_gamma = nn.Conv2d(HIDDEN_CHANNELS, norm_nc, kernel, padding=padding)
+        self.mlp_beta = nn.Conv2d(HIDDEN_CHANNELS, norm_nc, kernel, padding=padding)
+
+    def forward(self, x, segmap, input_dist=None):
+        normalized = self.param_free_norm(x)
+        segmap = F.interpolate(segmap, size=x.shape[2:], mode="nearest")
+        hidden = self.mlp_shared(segmap)
+        return normalized * (1 + self.mlp_gamma(hidden)) + self.mlp_beta(hidden)

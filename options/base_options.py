@@ -1,0 +1,182 @@
+"""Options shared by training and testing (INVENTORY §1.2), and the assembly of the whole option set.
+
+The set is assembled as in the reference (INVENTORY §1.1): the base flags, then flags that the
+chosen networks and dataset mode add (hooks), then a strict parse. Values can also come from a YAML
+``--config`` file and, when a run is resumed, from the options saved with it; the command line
+always wins: command line > config file > saved run options > defaults.
+"""
+import argparse
+import sys
+
+import torch
+
+import data
+import models
+from options.persistence import load_config, restored_run_options
+from util.errors import UserError
+
+DEAD = "(accepted for compatibility with the reference commands; does nothing)"
+PREPROCESS_MODES = ("resize_and_crop", "crop", "scale_width", "scale_width_and_crop", "scale_shortside",
+                    "scale_shortside_and_crop", "fixed", "none")
+
+
+class BaseOptions:
+    is_train = False
+
+    def initialize(self, parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+        basic = parser.add_argument_group("experiment")
+        basic.add_argument("--name", type=str, default="label2coco",
+                           help="name of the experiment: decides where samples and models are stored")
+        basic.add_argument("--gpu_ids", type=str, default="0", help="gpu ids, e.g. 0  0,1,2  0,2; -1 for the CPU")
+        basic.add_argument("--checkpoints_dir", type=str, default="./checkpoints", help="models are saved here")
+        basic.add_argument("--model", type=str, default="pix2pix", choices=("pix2pix",), help="which model to use")
+        basic.add_argument("--norm_G", type=str, default="spectralinstance", help="generator norm, e.g. spectralspadesyncbatch3x3")
+        basic.add_argument("--norm_D", type=str, default="spectralinstance", help="discriminator norm")
+        basic.add_argument("--norm_E", type=str, default="spectralinstance", help="encoder norm")
+        basic.add_argument("--phase", type=str, default="train", help="train, val, test, etc")
+        basic.add_argument("--config", type=str, default="", help="YAML file of option values; command-line flags override it")
+        basic.add_argument("--seed", type=int, default=0, help="seed of every random number generator of the run")
+
+        sizes = parser.add_argument_group("input/output sizes")
+        sizes.add_argument("--batchSize", type=int, default=1, help="input batch size")
+        sizes.add_argument("--preprocess_mode", type=str, default="scale_width_and_crop", choices=PREPROCESS_MODES,
+                           help="scaling and cropping of images at load time")
+        sizes.add_argument("--load_size", type=int, default=1024,
+                           help="scale images to this size; the final image is then cropped to --crop_size")
+        sizes.add_argument("--crop_size", type=int, default=512,
+                           help="crop to this size; also the generator's output width")
+        sizes.add_argument("--aspect_ratio", type=float, default=1.0,
+                           help="width/height of the generated image; height = crop_size / aspect_ratio")
+        sizes.add_argument("--label_nc", type=int, default=182, help="# label classes, without the dontcare class")
+        sizes.add_argument("--contain_dontcare_label", action="store_true",
+                           help="the label maps contain a dontcare label (id 255), mapped to class label_nc")
+        sizes.add_argument("--output_nc", type=int, default=3, help="# output image channels")
+
+        loading = parser.add_argument_group("data loading")
+        loading.add_argument("--dataroot", type=str, default="./datasets/cityscapes/")
+        loading.add_argument("--dataset_mode", type=str, default="coco", help="which dataset mode: " + ", ".join(data.DATASET_MODES))
+        loading.add_argument("--serial_batches", action="store_true", help="take images in order, else shuffle")
+        loading.add_argument("--no_flip", action="store_true", help="no horizontal-flip augmentation")
+        loading.add_argument("--nThreads", type=int, default=0, help="# data loading worker processes")
+        loading.add_argument("--max_dataset_size", type=int, default=sys.maxsize,
+                             help="use at most this many samples (after natural sort)")
+        loading.add_argument("--load_from_opt_file", action="store_true",
+                             help="take the options saved in the run folder as defaults")
+        loading.add_argument("--cache_filelist_write", action="store_true", help=DEAD)
+        loading.add_argument("--cache_filelist_read", action="store_true", help=DEAD)
+        loading.add_argument("--display_winsize", type=int, default=400, help="width of the pictures on the HTML pages")
+
+        generator = parser.add_argument_group("generator")
+        generator.add_argument("--netG", type=str, default="spade", help="generator architecture: spade")
+        generator.add_argument("--ngf", type=int, default=64, help="# generator filters in the last conv layer")
+        generator.add_argument("--init_type", type=str, default="xavier",
+                               choices=("normal", "xavier", "xavier_uniform", "kaiming", "orthogonal", "none"),
+                               help="network initialization")
+        generator.add_argument("--init_variance", type=float, default=0.02, help="std / gain of the initialization")
+        generator.add_argument("--z_dim", type=int, default=256, help="dimension of the latent z vector")
+        generator.add_argument("--no_instance", action="store_true", help="do not add the instance edge map as input")
+        generator.add_argument("--nef", type=int, default=16, help=DEAD + " the encoder's width is --ngf")
+        generator.add_argument("--use_vae", action="store_true", help="enable training with an image encoder")
+
+        clade = parser.add_argument_group("CLADE")
+        clade.add_argument("--norm_mode", type=str, default="spade", choices=("spade", "clade"),
+                           help="spade: conv-predicted modulation; clade: class-adaptive modulation")
+        clade.add_argument("--add_dist", action="store_true", help="use the intra-class positional encoding map (CLADE-ICPE)")
+        clade.add_argument("--use_amp", action="store_true", help="mixed precision (effective when training)")
+        clade.add_argument("--train_eval", action="store_true", help="compute FID during training")
+        clade.add_argument("--eval_dims", type=int, default=2048, choices=(64, 192, 768, 2048),
+                           help="dimensionality of the Inception features used for FID")
+        clade.add_argument("--eval_epoch_freq", type=int, default=10, help="compute FID every N epochs")
+        return parser
+
+    def add_dependent_defaults(self, parser, current_options) -> None:
+        """Defaults that depend on other flags (train options override this)."""
+
+    def _new_parser(self) -> argparse.ArgumentParser:
+        parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        return self.initialize(parser)
+
+    def assemble(self, argv: list[str], layered: dict) -> argparse.ArgumentParser:
+        """Build the full parser: base flags, network and dataset hooks, layered defaults on top."""
+        parser = self._new_parser()
+
+        def current_options():
+            parser.set_defaults(**_known(parser, layered))
+            return parser.parse_known_args(argv)[0]
+
+        models.modify_commandline_options(parser, self.is_train, current_options)
+        data.modify_commandline_options(parser, self.is_train, current_options)
+        self.add_dependent_defaults(parser, current_options)
+        parser.set_defaults(**_known(parser, layered))
+        return parser
+
+    def parse(self, argv: list[str] | None = None) -> argparse.Namespace:
+        """Parse the command line into the resolved options.
+
+        Returns the options with derived fields (``isTrain``, ``semantic_nc``, ``gpu_ids`` as a
+        list, ``device``); ``self.saved_fields`` and ``self.defaults`` keep what ``opt.txt`` shows.
+        """
+        argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
+        first = self._new_parser().parse_known_args(argv)[0]
+        layered = self.layered_defaults(first)
+        parser = self.assemble(argv, layered)
+        _validate_layered(parser, layered)
+        opt = parser.parse_args(argv)
+        opt.isTrain = self.is_train
+
+        selection = {k: getattr(opt, k) for k in ("netG", "netD", "netD_subarch", "dataset_mode") if hasattr(opt, k)}
+        # the defaults opt.txt compares against: the same hooks, no config or saved values
+        clean = self.assemble(argv, selection)
+        self.defaults = {action.dest: clean.get_default(action.dest) for action in clean._actions}
+        base = self._new_parser()
+        self.defaults.update({k: base.get_default(k) for k in selection if base.get_default(k) is not None})
+        self.saved_fields = dict(vars(opt))
+        return finalize(opt)
+
+    def layered_defaults(self, first: argparse.Namespace) -> dict:
+        """Values from the saved run options and the ``--config`` file, lowest priority first."""
+        layered = {}
+        if first.load_from_opt_file or getattr(first, "continue_train", False):
+            layered.update(restored_run_options(first.checkpoints_dir, first.name))
+        if first.config:
+            layered.update(load_config(first.config))
+        return layered
+
+
+def _known(parser: argparse.ArgumentParser, values: dict) -> dict:
+    dests = {action.dest for action in parser._actions}
+    return {k: v for k, v in values.items() if k in dests}
+
+
+def _validate_layered(parser: argparse.ArgumentParser, layered: dict) -> None:
+    for action in parser._actions:
+        value = layered.get(action.dest)
+        if value is not None and action.choices is not None and value not in action.choices:
+            raise UserError(f"option {action.dest}: {value!r} (from the config or saved run options) is not one of "
+                            f"{', '.join(map(str, action.choices))}; fix the value.")
+
+
+def finalize(opt: argparse.Namespace) -> argparse.Namespace:
+    """Derived fields: the semantic channel count, the GPU list and the torch device."""
+    opt.semantic_nc = opt.label_nc + (1 if opt.contain_dontcare_label else 0) + (0 if opt.no_instance else 1)
+    opt.gpu_ids = parse_gpu_ids(str(opt.gpu_ids))
+    if opt.gpu_ids and not torch.cuda.is_available():
+        print(f"warning: --gpu_ids {','.join(map(str, opt.gpu_ids))} asks for a GPU but CUDA is not available; "
+              f"running on the CPU (pass --gpu_ids -1 to silence this).")
+        opt.gpu_ids = []
+    if opt.gpu_ids:
+        torch.cuda.set_device(opt.gpu_ids[0])
+    opt.device = f"cuda:{opt.gpu_ids[0]}" if opt.gpu_ids else "cpu"
+    if opt.batchSize < 1:
+        raise UserError(f"--batchSize {opt.batchSize} must be at least 1.")
+    if opt.gpu_ids and opt.batchSize % len(opt.gpu_ids):
+        raise UserError(f"--batchSize {opt.batchSize} must be a multiple of the number of GPUs ({len(opt.gpu_ids)}).")
+    return opt
+
+
+def parse_gpu_ids(text: str) -> list[int]:
+    try:
+        ids = [int(part) for part in text.split(",") if part.strip() != ""]
+    except ValueError:
+        raise UserError(f"--gpu_ids '{text}' is not a comma-separated list of integers; use e.g. 0 or 0,1 or -1 for the CPU.")
+    return [i for i in ids if i >= 0]

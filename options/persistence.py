@@ -1,0 +1,62 @@
+"""Options on disk: YAML config files, the resolved options of a run, and the reference's opt.txt/opt.pkl."""
+import argparse
+import os
+import pickle
+from pathlib import Path
+
+import yaml
+
+from util.errors import UserError
+from util.files import atomic_write_bytes
+
+RUN_OPTIONS_FILE = "options.yaml"
+# options that describe this launch, not the run: never taken from a saved run
+LAUNCH_ONLY = {"name", "checkpoints_dir", "continue_train", "config", "load_from_opt_file", "isTrain",
+               "semantic_nc", "device", "start_over"}
+
+
+def load_config(path: str) -> dict:
+    """Read a flat YAML mapping of option names to values (``--config``)."""
+    if not os.path.isfile(path):
+        raise UserError(f"--config file {path} does not exist; give the path of a YAML file of option values.")
+    try:
+        with open(path) as f:
+            values = yaml.safe_load(f) or {}
+    except yaml.YAMLError as error:
+        raise UserError(f"--config file {path} is not valid YAML ({str(error).splitlines()[0]}); fix the syntax.")
+    if not isinstance(values, dict):
+        raise UserError(f"--config file {path} must hold a mapping of option names to values, e.g. 'batchSize: 4'.")
+    return {str(k).lstrip("-"): v for k, v in values.items() if str(k).lstrip("-") not in LAUNCH_ONLY - {"name"}}
+
+
+def restored_run_options(checkpoints_dir: str, name: str) -> dict:
+    """The options saved by an earlier launch of the run, or ``{}`` for a reference run folder without them."""
+    folder = Path(checkpoints_dir) / name
+    yaml_file, pickle_file = folder / RUN_OPTIONS_FILE, folder / "opt.pkl"
+    if yaml_file.is_file():
+        with open(yaml_file) as f:
+            values = yaml.safe_load(f) or {}
+    elif pickle_file.is_file():
+        with open(pickle_file, "rb") as f:
+            values = vars(pickle.load(f))
+    else:
+        return {}
+    return {k: v for k, v in values.items() if k not in LAUNCH_ONLY}
+
+
+def save_run_options(folder: Path, fields: dict, defaults: dict) -> None:
+    """Write ``options.yaml`` (ours, read on resume), ``opt.txt`` and ``opt.pkl`` (the reference's)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(folder / RUN_OPTIONS_FILE, yaml.safe_dump(dict(sorted(fields.items()))).encode())
+    atomic_write_bytes(folder / "opt.txt", format_opt_txt(fields, defaults).encode())
+    atomic_write_bytes(folder / "opt.pkl", pickle.dumps(argparse.Namespace(**fields)))
+
+
+def format_opt_txt(fields: dict, defaults: dict) -> str:
+    """One line per option sorted by name, ``[default: X]`` where the value differs (INVENTORY §5.4)."""
+    lines = []
+    for key, value in sorted(fields.items()):
+        default = defaults.get(key)
+        comment = f"\t[default: {default}]" if value != default else ""
+        lines.append("{:>25}: {:<30}{}\n".format(str(key), str(value), comment))
+    return "".join(lines)

@@ -1,0 +1,15 @@
+"""Test options (INVENTORY §1.4)."""
+from options.base_options import BaseOptions
+
+
+class TestOptions(BaseOptions):
+    is_train = False
+
+    def initialize(self, parser):
+        super().initialize(parser)
+        parser.add_argument("--results_dir", type=str, default="./results/", help="saves results here")
+        parser.add_argument("--which_epoch", type=str, default="latest", help="which checkpoint to load")
+        parser.add_argument("--how_many", type=int, default=float("inf"), help="how many test images to run")
+        parser.set_defaults(preprocess_mode="scale_width_and_crop", crop_size=256, load_size=256,
+                            display_winsize=256, serial_batches=True, no_flip=True, phase="test")
+        return parser

@@ -1,0 +1,64 @@
+"""Generate pictures for a dataset with a trained generator (INVENTORY §7).
+
+    python test.py --name RUN --dataset_mode custom --label_dir L --image_dir I --label_nc 19 --no_instance
+"""
+import sys
+from pathlib import Path
+
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+import data
+from models.pix2pix_model import Pix2PixModel
+from options.test_options import TestOptions
+from util.errors import UserError, user_message
+from util.html import HTMLPage
+from util.visuals import colorize_label, tensor_to_image
+
+
+def main(argv=None) -> Path:
+    opt = TestOptions().parse(argv)
+    dataloader = data.create_dataloader(opt)
+    model = Pix2PixModel(opt).to(opt.device).eval()
+
+    web_dir = Path(opt.results_dir) / opt.name / f"{opt.phase}_{opt.which_epoch}"
+    page = HTMLPage(web_dir, f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.which_epoch}")
+    total = min(len(dataloader.dataset), opt.how_many)
+    written = 0
+    with tqdm(total=total, desc="test", unit="img") as progress:
+        for batch in dataloader:
+            generated = model.inference(batch)
+            for b in range(generated.size(0)):
+                if written >= total:
+                    break
+                stem = Path(batch["path"][b]).stem
+                save_result(web_dir, stem, batch["label"][b], generated[b], opt, page)
+                written += 1
+                progress.update(1)
+            if written >= total:
+                break
+    page.save()
+    print(f"wrote {written} pictures to {web_dir / 'images'} and {web_dir / 'index.html'}")
+    return web_dir
+
+
+def save_result(web_dir: Path, stem: str, label: torch.Tensor, generated: torch.Tensor, opt, page: HTMLPage) -> None:
+    """Write ``images/input_label/<stem>.png`` and ``images/synthesized_image/<stem>.png`` and add them to the page."""
+    pictures = {"input_label": colorize_label(label, opt.label_nc + 2), "synthesized_image": tensor_to_image(generated)}
+    row = []
+    for kind, array in pictures.items():
+        relative = f"images/{kind}/{stem}.png"
+        (web_dir / "images" / kind).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(array).save(web_dir / relative)
+        row.append((relative, kind))
+    page.add_header(stem)
+    page.add_images(row, opt.display_winsize)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except UserError as error:
+        print(f"error: {user_message(error)}", file=sys.stderr)
+        sys.exit(1)

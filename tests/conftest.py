@@ -1,0 +1,45 @@
+"""Shared test helpers: paths to the fixtures, running the entry points in a fresh process."""
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPO = Path(__file__).resolve().parents[1]
+FIXTURES = REPO / "tests" / "fixtures" / "reference"
+DATA64 = FIXTURES / "data64"
+sys.path.insert(0, str(REPO))
+
+# the flags the reference fixtures were made with (tests/fixtures/README.md)
+FIXTURE_FLAGS = ["--gpu_ids", "-1", "--dataset_mode", "custom", "--label_nc", "19", "--no_instance", "--ngf", "8",
+                 "--load_size", "64", "--crop_size", "64"]
+
+
+def run_script(script: str, *args, cwd=REPO, timeout=600) -> subprocess.CompletedProcess:
+    """Run ``python <script> args`` from the repository in a fresh interpreter."""
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    return subprocess.run([sys.executable, str(REPO / script), *map(str, args)], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=timeout)
+
+
+def copy_reference_run(name: str, checkpoints: Path) -> Path:
+    """Copy a reference run folder into ``checkpoints`` (fixtures stay untouched)."""
+    target = checkpoints / name
+    shutil.copytree(FIXTURES / "checkpoints" / name, target)
+    return target
+
+
+def read_png(path) -> np.ndarray:
+    return np.asarray(Image.open(path)).astype(np.int64)
+
+
+@pytest.fixture
+def data64(tmp_path) -> Path:
+    """A writable copy of the 16 toy samples."""
+    target = tmp_path / "data64"
+    shutil.copytree(DATA64, target)
+    return target
