@@ -1,0 +1,292 @@
+"""Fréchet Inception Distance with pytorch-fid's Inception, so numbers compare with papers.
+
+Every image tensor here is float, N×3×H×W, in [-1, 1] (what the generator outputs);
+Inception resizes it to 299×299 itself.
+"""
+import zipfile
+from pathlib import Path
+from unittest import mock
+from urllib.error import URLError
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+from PIL import Image, UnidentifiedImageError
+from pytorch_fid import inception as pytorch_fid_inception
+from pytorch_fid.inception import InceptionV3
+from scipy import linalg
+from tqdm import tqdm
+
+from util.errors import UserError
+
+WEIGHTS_URL = pytorch_fid_inception.FID_WEIGHTS_URL
+WEIGHTS_FILE_NAME = WEIGHTS_URL.rsplit("/", 1)[1]
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+SUPPORTED_DIMS = tuple(InceptionV3.BLOCK_INDEX_BY_DIM)
+
+
+def cached_weights_path() -> Path:
+    """Where torch hub keeps (or would keep) the FID Inception weights."""
+    return Path(torch.hub.get_dir()) / "checkpoints" / WEIGHTS_FILE_NAME
+
+
+def fid_inception_trunk() -> torch.nn.Module:
+    """The FID Inception network (TF-ported layout) with random weights and no download.
+
+    Its state_dict has the layout of the weight file, so tests can write a stand-in for it.
+    Mirrors pytorch-fid's `fid_inception_v3()` minus the download.
+    """
+    trunk = torchvision.models.inception_v3(
+        weights=None, num_classes=1008, aux_logits=False, init_weights=False)
+    trunk.Mixed_5b = pytorch_fid_inception.FIDInceptionA(192, pool_features=32)
+    trunk.Mixed_5c = pytorch_fid_inception.FIDInceptionA(256, pool_features=64)
+    trunk.Mixed_5d = pytorch_fid_inception.FIDInceptionA(288, pool_features=64)
+    trunk.Mixed_6b = pytorch_fid_inception.FIDInceptionC(768, channels_7x7=128)
+    trunk.Mixed_6c = pytorch_fid_inception.FIDInceptionC(768, channels_7x7=160)
+    trunk.Mixed_6d = pytorch_fid_inception.FIDInceptionC(768, channels_7x7=160)
+    trunk.Mixed_6e = pytorch_fid_inception.FIDInceptionC(768, channels_7x7=192)
+    trunk.Mixed_7b = pytorch_fid_inception.FIDInceptionE_1(1280)
+    trunk.Mixed_7c = pytorch_fid_inception.FIDInceptionE_2(2048)
+    return trunk
+
+
+def load_inception(dims: int = 2048, weights=None, device="cpu") -> InceptionV3:
+    """pytorch-fid's InceptionV3 with the standard FID weights, in eval mode.
+
+    The returned model takes images in [-1, 1] and returns a one-element list of
+    N×dims×h×w features (use `activation_statistics` rather than calling it directly).
+
+    Args:
+        dims (int): feature size, one of 64, 192, 768, 2048 (2048 is the FID of papers).
+        weights (str or Path or None): local `pt_inception-2015-12-05-6726825d.pth`;
+            None takes it from the torch hub cache, downloading it there if needed.
+        device (str or torch.device): where the model runs.
+    """
+    if dims not in SUPPORTED_DIMS:
+        raise UserError(f"FID dims {dims} is not supported; use one of "
+                        f"{', '.join(map(str, SUPPORTED_DIMS))}.")
+    state_dict = _read_weights(Path(weights)) if weights else _cached_or_downloaded_weights()
+    # pytorch-fid downloads inside InceptionV3(); hand it our state_dict instead, so the
+    # architecture stays exactly pytorch-fid's. Input is [-1, 1], hence no normalize_input.
+    with mock.patch.object(pytorch_fid_inception, "load_state_dict_from_url",
+                           lambda *args, **kwargs: state_dict):
+        try:
+            model = InceptionV3([InceptionV3.BLOCK_INDEX_BY_DIM[dims]], normalize_input=False)
+        except (RuntimeError, TypeError) as error:  # wrong keys/shapes, or not a state_dict
+            source = weights or cached_weights_path()
+            raise UserError(f"{source} does not hold the FID Inception weights ({error}); "
+                            f"use {WEIGHTS_FILE_NAME} from {WEIGHTS_URL}.") from None
+    return model.eval().to(device)
+
+
+def _read_weights(path: Path) -> dict:
+    if not path.is_file():
+        raise UserError(f"FID Inception weights {path} do not exist; download "
+                        f"{WEIGHTS_FILE_NAME} from {WEIGHTS_URL} and pass its path.")
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch.load raises many kinds on a damaged file
+        raise UserError(f"FID Inception weights {path} cannot be read ({error}); replace it "
+                        f"with {WEIGHTS_FILE_NAME} from {WEIGHTS_URL}.") from None
+
+
+def _cached_or_downloaded_weights() -> dict:
+    cached = cached_weights_path()
+    if cached.is_file():
+        return _read_weights(cached)
+    try:
+        return torch.hub.load_state_dict_from_url(WEIGHTS_URL, map_location="cpu",
+                                                  progress=True, weights_only=True)
+    except (URLError, OSError) as error:
+        raise UserError(
+            f"FID Inception weights {WEIGHTS_FILE_NAME} are not in the torch hub cache and "
+            f"could not be downloaded ({error}); download {WEIGHTS_URL} to {cached}, or pass "
+            f"a local copy with --fid_weights PATH (training) or --weights PATH "
+            f"(scripts/fid_score.py).") from None
+
+
+@torch.no_grad()
+def activation_statistics(image_batches, model, device=None):
+    """Mean and covariance of Inception features over all images.
+
+    Args:
+        image_batches (iterable of torch.Tensor): float N×3×H×W batches in [-1, 1];
+            sizes may differ between batches.
+        model (InceptionV3): from `load_inception`.
+        device (str or torch.device or None): where `model` is; None finds out.
+
+    Returns:
+        (mu, sigma): float64 arrays of shapes (dims,) and (dims, dims).
+    """
+    device = device or next(model.parameters()).device
+    features = [_pooled_features(batch, model, device) for batch in image_batches]
+    image_count = sum(len(batch_features) for batch_features in features)
+    if image_count < 2:
+        raise UserError(f"FID needs at least 2 images, got {image_count}.")
+    features = np.concatenate(features)
+    return features.mean(axis=0), np.cov(features, rowvar=False)
+
+
+def _pooled_features(batch: torch.Tensor, model, device) -> np.ndarray:
+    if batch.dim() != 4 or batch.size(1) != 3:
+        raise ValueError(f"expected N×3×H×W images, got shape {tuple(batch.shape)}")
+    features = model(batch.to(device, torch.float32))[0]
+    # Blocks below 2048 end in spatial maps; pytorch-fid averages them the same way.
+    features = F.adaptive_avg_pool2d(features, (1, 1)).flatten(1)
+    return features.cpu().numpy().astype(np.float64)
+
+
+class _FolderBatches(torch.utils.data.Dataset):
+    """Batches of consecutive same-size images of a folder, so no image is resized twice."""
+
+    def __init__(self, paths, batch_size):
+        self.batches = []
+        previous_size = None
+        for path in paths:
+            size = _image_size(path)
+            if size != previous_size or len(self.batches[-1]) == batch_size:
+                self.batches.append([])
+            self.batches[-1].append(path)
+            previous_size = size
+
+    def __len__(self):
+        return len(self.batches)
+
+    def __getitem__(self, index):
+        return torch.stack([_read_image(path) for path in self.batches[index]])
+
+
+def _image_size(path: Path):
+    try:
+        with Image.open(path) as image:
+            return image.size
+    except (OSError, UnidentifiedImageError) as error:
+        raise UserError(f"Image {path} cannot be read ({error}); "
+                        "replace or remove it.") from None
+
+
+def _read_image(path: Path) -> torch.Tensor:
+    try:
+        with Image.open(path) as image:
+            pixels = np.asarray(image.convert("RGB"))
+    except (OSError, UnidentifiedImageError) as error:
+        raise UserError(f"Image {path} cannot be read ({error}); "
+                        "replace or remove it.") from None
+    return torch.from_numpy(pixels.copy()).permute(2, 0, 1).float() / 127.5 - 1
+
+
+def image_paths(folder) -> list:
+    """The images of a folder (not its subfolders), sorted by name.
+
+    Args:
+        folder (str or Path): folder holding .png/.jpg/.jpeg/.bmp/.webp files.
+    """
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise UserError(f"Image folder {folder} does not exist; check the path.")
+    paths = sorted(path for path in folder.iterdir()
+                   if path.is_file() and path.suffix.lower() in IMAGE_EXTENSIONS)
+    if not paths:
+        raise UserError(f"Image folder {folder} holds no {'/'.join(IMAGE_EXTENSIONS)} "
+                        "images; check the path.")
+    return paths
+
+
+def folder_statistics(folder, model, batch_size=50, device=None, progress=True,
+                      num_workers=0):
+    """Inception statistics of every image in a folder.
+
+    Args:
+        folder (str or Path): folder of .png/.jpg/.jpeg/.bmp/.webp images (read as RGB).
+        model (InceptionV3): from `load_inception`.
+        batch_size (int): images per Inception batch (fewer where image sizes change).
+        device (str or torch.device or None): where `model` is; None finds out.
+        progress (bool): show a tqdm bar over the images.
+        num_workers (int): DataLoader worker processes that decode images.
+
+    Returns:
+        (mu, sigma): as `activation_statistics`.
+    """
+    paths = image_paths(folder)
+    if len(paths) < 2:
+        raise UserError(f"Image folder {folder} holds only 1 image; FID needs at least 2.")
+    loader = torch.utils.data.DataLoader(_FolderBatches(paths, batch_size), batch_size=None,
+                                         num_workers=num_workers)
+    with tqdm(total=len(paths), desc=str(folder), unit="img", disable=not progress) as bar:
+        return activation_statistics(_counted(loader, bar), model, device)
+
+
+def _counted(batches, bar):
+    for batch in batches:
+        yield batch
+        bar.update(len(batch))
+
+
+def save_statistics(path, mu, sigma):
+    """Write statistics as a pytorch-fid `.npz` (keys `mu`, `sigma`).
+
+    Args:
+        path (str or Path): output file, written under exactly this name.
+        mu (np.ndarray): feature mean, shape (dims,).
+        sigma (np.ndarray): feature covariance, shape (dims, dims).
+    """
+    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as file:  # np.savez(path) would append ".npz" to other names
+        np.savez(file, mu=mu, sigma=sigma)
+
+
+def load_statistics(path):
+    """Read statistics from a pytorch-fid `.npz` (keys `mu`, `sigma`).
+
+    Args:
+        path (str or Path): the `.npz` file.
+
+    Returns:
+        (mu, sigma): float64 arrays.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"FID statistics file {path} does not exist; check the path.")
+    fix = f"recompute it with scripts/fid_score.py FOLDER --save-stats {path}"
+    try:
+        with open(path, "rb") as file:
+            stats = np.load(file, allow_pickle=False)
+            keys = getattr(stats, "files", [])  # a plain .npy loads as one array, without keys
+            if "mu" not in keys or "sigma" not in keys:
+                raise UserError(f"FID statistics file {path} has no 'mu' and 'sigma' arrays; "
+                                f"{fix}.")
+            return stats["mu"].astype(np.float64), stats["sigma"].astype(np.float64)
+    except (OSError, ValueError, zipfile.BadZipFile) as error:
+        raise UserError(f"FID statistics file {path} cannot be read ({error}); {fix}.") from None
+
+
+def frechet_distance(mu1, sigma1, mu2, sigma2, eps=1e-6) -> float:
+    """Fréchet distance between two Gaussians: |mu1-mu2|² + tr(s1 + s2 - 2·sqrt(s1·s2)).
+
+    Args:
+        mu1, mu2 (np.ndarray): means, shape (dims,).
+        sigma1, sigma2 (np.ndarray): covariances, shape (dims, dims).
+        eps (float): added to both diagonals when s1·s2 has no finite, real square root
+            (singular covariances, e.g. fewer images than dims).
+    """
+    mu1, mu2 = np.atleast_1d(mu1).astype(np.float64), np.atleast_1d(mu2).astype(np.float64)
+    sigma1 = np.atleast_2d(sigma1).astype(np.float64)
+    sigma2 = np.atleast_2d(sigma2).astype(np.float64)
+    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape:
+        raise ValueError(f"statistics differ in size: {mu1.shape} vs {mu2.shape}, "
+                         f"{sigma1.shape} vs {sigma2.shape}")
+    covmean = linalg.sqrtm(sigma1 @ sigma2)
+    if not np.isfinite(covmean).all() or _largest_imaginary(covmean) > 1e-3:
+        offset = np.eye(len(sigma1)) * eps
+        covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+    if _largest_imaginary(covmean) > 1e-3:
+        raise ValueError("sqrt(sigma1·sigma2) has an imaginary component "
+                         f"{_largest_imaginary(covmean)}")
+    covmean = covmean.real
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean))
+
+
+def _largest_imaginary(matrix: np.ndarray) -> float:
+    return float(np.abs(np.diagonal(matrix).imag).max()) if np.iscomplexobj(matrix) else 0.0
