@@ -42,6 +42,7 @@ def create_dataloader(opt, dataset=None, rank: int = 0, world_size: int = 1) -> 
         raise UserError(f"the dataset has {len(dataset)} samples, fewer than one batch of --batchSize {opt.batchSize}; "
                         f"lower --batchSize or add data.")
     workers = opt.nThreads
-    return DataLoader(dataset, batch_sampler=sampler, num_workers=workers,
+    # a generator of its own: creating an epoch's iterator must not draw from the global RNG (exact resume)
+    return DataLoader(dataset, batch_sampler=sampler, num_workers=workers, generator=torch.Generator(),
                       pin_memory=torch.cuda.is_available() and bool(opt.gpu_ids),
                       persistent_workers=workers > 0)

@@ -4,8 +4,6 @@ import tempfile
 from pathlib import Path
 from typing import BinaryIO, Callable
 
-import torch
-
 
 def atomic_write(path, write: Callable[[BinaryIO], None]) -> None:
     """Call ``write(f)`` on a temporary file beside ``path``, sync it, then rename it over ``path``."""
@@ -29,4 +27,6 @@ def atomic_write_bytes(path, payload: bytes) -> None:
 
 
 def atomic_torch_save(obj, path) -> None:
+    import torch  # here, so that scripts writing plain files start without loading torch
+
     atomic_write(path, lambda f: torch.save(obj, f))
