@@ -3,6 +3,8 @@ import torch
 import torch.nn as nn
 
 from models import networks
+from models.networks.loss import FeatureMatchingLoss, GANLoss, KLDLoss
+from models.networks.vgg import VGGLoss
 from util.checkpoint import load_network
 
 
@@ -23,6 +25,59 @@ class Pix2PixModel(nn.Module):
             load_network(self.netG, "G", opt.which_epoch, opt)
             if opt.use_vae:
                 load_network(self.netE, "E", opt.which_epoch, opt)
+        else:
+            self.criterion_gan = GANLoss(opt.gan_mode)
+            self.criterion_feat = FeatureMatchingLoss()
+            self.criterion_kld = KLDLoss()
+            self.criterion_vgg = None if opt.no_vgg_loss else VGGLoss(opt.vgg_weights, opt.vgg_imagenet_norm)
+
+    @staticmethod
+    def modify_commandline_options(parser, is_train):
+        if is_train:
+            parser.add_argument("--vgg_weights", type=str, default="",
+                                help="local VGG19 weight file (torchvision's vgg19-dcbb9e9d.pth) for the VGG loss; "
+                                     "default: torchvision's cache")
+            parser.add_argument("--vgg_imagenet_norm", action="store_true",
+                                help="feed the VGG loss ImageNet-normalised images (the reference feeds [-1, 1])")
+        return parser
+
+    # ---- losses (INVENTORY §4) ---------------------------------------------------------------------
+    def generator_losses(self, data: dict) -> tuple[dict, torch.Tensor]:
+        """Losses of one generator step, named as the reference logs them, and the generated images."""
+        semantics, real, dist = self.preprocess_input(data)
+        fake, mu, logvar = self.generate_fake(semantics, real, dist)
+        losses = {}
+        if self.opt.use_vae:
+            losses["KLD"] = self.criterion_kld(mu, logvar) * self.opt.lambda_kld
+        pred_fake, pred_real = self.discriminate(semantics, fake, real)
+        losses["GAN"] = self.criterion_gan(pred_fake, True, for_discriminator=False)
+        if not self.opt.no_ganFeat_loss:
+            losses["GAN_Feat"] = self.criterion_feat(pred_fake, pred_real) * self.opt.lambda_feat
+        if self.criterion_vgg is not None:
+            losses["VGG"] = self.criterion_vgg(fake, real) * self.opt.lambda_vgg
+        return losses, fake
+
+    def discriminator_losses(self, data: dict) -> dict:
+        """Losses of one discriminator step on freshly generated (detached) fakes."""
+        semantics, real, dist = self.preprocess_input(data)
+        with torch.no_grad():
+            fake, _, _ = self.generate_fake(semantics, real, dist)
+        pred_fake, pred_real = self.discriminate(semantics, fake.detach(), real)
+        return {"D_Fake": self.criterion_gan(pred_fake, False, for_discriminator=True),
+                "D_real": self.criterion_gan(pred_real, True, for_discriminator=True)}
+
+    def discriminate(self, semantics, fake, real):
+        """Run D once on fake and real stacked along the batch; returns (fake predictions, real predictions)."""
+        fake_and_real = torch.cat((torch.cat((semantics, fake), dim=1), torch.cat((semantics, real), dim=1)), dim=0)
+        output = self.netD(fake_and_real)
+        # one list of outputs per scale, whether D is multiscale or a single N-layer D
+        if isinstance(output, torch.Tensor):
+            output = [[output]]
+        elif isinstance(output[0], torch.Tensor):
+            output = [output]
+        fake_half = [[t[: t.size(0) // 2] for t in scale] for scale in output]
+        real_half = [[t[t.size(0) // 2:] for t in scale] for scale in output]
+        return fake_half, real_half
 
     # ---- input assembly -------------------------------------------------------------------------
     def preprocess_input(self, data: dict):

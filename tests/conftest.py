@@ -43,3 +43,27 @@ def data64(tmp_path) -> Path:
     target = tmp_path / "data64"
     shutil.copytree(DATA64, target)
     return target
+
+
+def train_flags(checkpoints: Path, data: Path = DATA64, *extra) -> list[str]:
+    """A toy training command on 16 samples at 64 px, shuffled, randomly cropped and flipped."""
+    return ["--gpu_ids", "-1", "--dataset_mode", "custom", "--label_nc", "19", "--no_instance", "--norm_mode", "clade",
+            "--ngf", "8",
+            "--ndf", "8", "--load_size", "72", "--crop_size", "64", "--no_vgg_loss", "--batchSize", "2",
+            "--print_freq", "4", "--display_freq", "8", "--checkpoints_dir", str(checkpoints),
+            "--label_dir", str(data / "labels"), "--image_dir", str(data / "images"), *map(str, extra)]
+
+
+def load_weights(path) -> dict:
+    import torch
+
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def assert_same_weights(path_a, path_b):
+    import torch
+
+    a, b = load_weights(path_a), load_weights(path_b)
+    assert list(a) == list(b)
+    different = [k for k in a if not torch.equal(a[k], b[k])]
+    assert different == [], f"{len(different)} tensors differ, e.g. {different[:3]}"

@@ -1,0 +1,120 @@
+"""Pix2PixTrainer: optimizers, learning-rate schedule, one G step and one D step, checkpoints and resume.
+
+Differences from the reference (INVENTORY §5.2, §5.3, §12.6), on purpose: resume restores the
+optimizers, the learning rate, the position inside the epoch and every RNG state, so a resumed
+run continues exactly where it stopped.
+"""
+import torch
+
+from util import checkpoint
+from util.errors import UserError
+from util.iteration_counter import IterationCounter, read_iter_txt, write_iter_txt
+from util.training_state import load_training_state, restore_rng_states, save_training_state
+
+
+class Pix2PixTrainer:
+    """Args:
+        opt: the resolved training options.
+        model: a ``Pix2PixModel`` already on ``opt.device``.
+    """
+
+    def __init__(self, opt, model):
+        self.opt, self.model = opt, model
+        self.folder = checkpoint.run_folder(opt)
+        g_params = list(model.netG.parameters()) + (list(model.netE.parameters()) if opt.use_vae else [])
+        g_lr, d_lr = self.learning_rates(1)
+        betas = (opt.beta1, opt.beta2)
+        self.optimizer_G = torch.optim.Adam(g_params, lr=g_lr, betas=betas)
+        self.optimizer_D = torch.optim.Adam(model.netD.parameters(), lr=d_lr, betas=betas)
+        self.g_losses, self.d_losses, self.generated = {}, {}, None
+
+    # ---- learning rate ---------------------------------------------------------------------------
+    def learning_rates(self, epoch: int) -> tuple[float, float]:
+        """(G lr, D lr) during ``epoch``: constant for ``niter`` epochs (+1, as the reference), then linear to 0."""
+        opt = self.opt
+        decayed = max(0, epoch - 1 - opt.niter)
+        lr = opt.lr * (1 - decayed / opt.niter_decay) if opt.niter_decay > 0 else opt.lr
+        lr = max(lr, 0.0)
+        return (lr, lr) if opt.no_TTUR else (lr / 2, lr * 2)
+
+    def set_epoch(self, epoch: int) -> None:
+        g_lr, d_lr = self.learning_rates(epoch)
+        for optimizer, lr in ((self.optimizer_G, g_lr), (self.optimizer_D, d_lr)):
+            for group in optimizer.param_groups:
+                group["lr"] = lr
+
+    def current_learning_rates(self) -> dict:
+        return {"G": self.optimizer_G.param_groups[0]["lr"], "D": self.optimizer_D.param_groups[0]["lr"]}
+
+    # ---- steps -------------------------------------------------------------------------------------
+    def generator_step(self, batch: dict) -> None:
+        self.model.netD.requires_grad_(False)  # G's step needs no gradients of D's weights
+        self.optimizer_G.zero_grad(set_to_none=True)
+        losses, self.generated = self.model.generator_losses(batch)
+        sum(losses.values()).backward()
+        self.optimizer_G.step()
+        self.model.netD.requires_grad_(True)
+        self.g_losses = {name: loss.detach() for name, loss in losses.items()}
+
+    def discriminator_step(self, batch: dict) -> None:
+        self.optimizer_D.zero_grad(set_to_none=True)
+        losses = self.model.discriminator_losses(batch)
+        sum(losses.values()).backward()
+        self.optimizer_D.step()
+        self.d_losses = {name: loss.detach() for name, loss in losses.items()}
+
+    def latest_losses(self) -> dict:
+        return {**self.g_losses, **self.d_losses}
+
+    # ---- checkpoints -------------------------------------------------------------------------------
+    def networks(self) -> dict:
+        nets = {"G": self.model.netG, "D": self.model.netD}
+        if self.opt.use_vae:
+            nets["E"] = self.model.netE
+        return nets
+
+    def save(self, which: str, counter: IterationCounter) -> None:
+        """Weights in the reference's files; for ``latest`` also the training state and ``iter.txt``."""
+        for label, network in self.networks().items():
+            checkpoint.save_network(network, label, which, self.opt)
+        if which == "latest":
+            state = {"optimizer_G": self.optimizer_G.state_dict(), "optimizer_D": self.optimizer_D.state_dict(),
+                     "counter": counter.state_dict()}
+            save_training_state(self.folder, which, state)
+            write_iter_txt(self.folder, counter.epoch, counter.epoch_images)
+
+    def resume(self, counter: IterationCounter, images_per_epoch: int) -> str:
+        """Load weights and, when saved, the whole training state; returns a one-line description.
+
+        Call last, after the data loader exists: it restores the RNG states.
+
+        Args:
+            counter: the run's counter, set to where the run stopped.
+            images_per_epoch: to place a reference run (which only has iter.txt) on the global count.
+        """
+        which = self.opt.which_epoch
+        for label, network in self.networks().items():
+            checkpoint.load_network(network, label, which, self.opt)
+        state = load_training_state(self.folder, which) if which == "latest" else None
+        if state is None:
+            return self._resume_from_weights(counter, which, images_per_epoch)
+        self.optimizer_G.load_state_dict(state["optimizer_G"])
+        self.optimizer_D.load_state_dict(state["optimizer_D"])
+        counter.load_state_dict(state["counter"])
+        restore_rng_states(state["rng"])
+        return (f"resumed {self.folder} at epoch {counter.epoch}, image {counter.epoch_images} of the epoch "
+                f"(iteration {counter.iterations}) with optimizer and RNG states")
+
+    def _resume_from_weights(self, counter: IterationCounter, which: str, images_per_epoch: int) -> str:
+        record = read_iter_txt(self.folder)
+        if record is None and not which.isdigit():
+            raise UserError(f"{self.folder} has neither a training state nor a readable iter.txt to tell where "
+                            f"--which_epoch {which} stopped; restore iter.txt or resume from an epoch checkpoint.")
+        epoch, epoch_images = record if record is not None else (int(which) + 1, 0)
+        counter.epoch, counter.epoch_images = epoch, epoch_images
+        counter.total_images = (epoch - 1) * images_per_epoch + epoch_images
+        counter.iterations = counter.total_images // self.opt.batchSize
+        counter.batch_index = epoch_images // self.opt.batchSize
+        return (f"resumed {self.folder} from the {which} weights at epoch {epoch}, image {epoch_images} "
+                f"(no training state: optimizers start fresh)")
+
