@@ -19,8 +19,9 @@ class Visualizer:
     """Args:
         opt: options; reads ``checkpoints_dir``, ``name``, ``tf_log``, ``no_html``, ``label_nc``,
             ``display_winsize``.
-        first_iteration: the iteration the run (re)starts at; TensorBoard drops logged steps from
-            there on, so a resumed run continues its curves without duplicates.
+        first_iteration: the last iteration already trained when the run (re)starts; TensorBoard drops
+            steps logged after it (by a killed launch), so a resumed run continues its curves without
+            duplicates.
     """
 
     def __init__(self, opt, first_iteration: int = 0):
@@ -32,7 +33,7 @@ class Visualizer:
         if opt.tf_log:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(self.folder / "logs"), purge_step=first_iteration or None)
+            self.writer = SummaryWriter(str(self.folder / "logs"), purge_step=first_iteration + 1)
         with open(self.log_path, "a") as log:
             log.write(f"================ Training Loss ({time.strftime('%c')}) ================\n")
 
