@@ -61,7 +61,7 @@ class BaseOptions:
         loading.add_argument("--max_dataset_size", type=int, default=sys.maxsize,
                              help="use at most this many samples (after natural sort)")
         loading.add_argument("--load_from_opt_file", action="store_true",
-                             help="take the options saved in the run folder as defaults")
+                             help="take the options saved in the run folder as defaults (test.py: the architecture)")
         loading.add_argument("--cache_filelist_write", action="store_true", help=DEAD)
         loading.add_argument("--cache_filelist_read", action="store_true", help=DEAD)
         loading.add_argument("--display_winsize", type=int, default=400, help="width of the pictures on the HTML pages")
@@ -137,7 +137,7 @@ class BaseOptions:
         """Values from the saved run options and the ``--config`` file, lowest priority first."""
         layered = {}
         if first.load_from_opt_file or getattr(first, "continue_train", False):
-            layered.update(restored_run_options(first.checkpoints_dir, first.name))
+            layered.update(restored_run_options(first.checkpoints_dir, first.name, self.is_train))
         if first.config:
             layered.update(load_config(first.config))
         return layered

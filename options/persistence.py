@@ -29,8 +29,18 @@ def load_config(path: str) -> dict:
     return {str(k).lstrip("-"): v for k, v in values.items() if str(k).lstrip("-") not in LAUNCH_ONLY - {"name"}}
 
 
-def restored_run_options(checkpoints_dir: str, name: str) -> dict:
-    """The options saved by an earlier launch of the run, or ``{}`` for a reference run folder without them."""
+# what test.py takes from a run's saved options: how the networks are built and what the labels mean
+ARCHITECTURE = {"netG", "ngf", "norm_G", "norm_E", "norm_mode", "add_dist", "label_nc", "contain_dontcare_label",
+                "no_instance", "use_vae", "z_dim", "num_upsampling_layers", "crop_size", "aspect_ratio",
+                "output_nc", "dataset_mode", "preprocess_mode", "model"}
+
+
+def restored_run_options(checkpoints_dir: str, name: str, is_train: bool = True) -> dict:
+    """The options saved by an earlier launch of the run, or ``{}`` for a reference run folder without them.
+
+    For testing only the architecture is taken: the training-time data handling (random crops,
+    flips, shuffling, the train phase) must not leak into test.py.
+    """
     folder = Path(checkpoints_dir) / name
     yaml_file, pickle_file = folder / RUN_OPTIONS_FILE, folder / "opt.pkl"
     if yaml_file.is_file():
@@ -41,7 +51,7 @@ def restored_run_options(checkpoints_dir: str, name: str) -> dict:
             values = vars(pickle.load(f))
     else:
         return {}
-    return {k: v for k, v in values.items() if k not in LAUNCH_ONLY}
+    return {k: v for k, v in values.items() if k not in LAUNCH_ONLY and (is_train or k in ARCHITECTURE)}
 
 
 def save_run_options(folder: Path, fields: dict, defaults: dict) -> None:

@@ -76,3 +76,14 @@ def test_bad_config_value_is_one_sentence(tmp_path):
     result = run_script("train.py", "--name", "x", *train_flags(tmp_path), "--config", config)
     assert result.returncode == 1 and "norm_mode" in result.stderr and "cladish" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_test_py_takes_the_architecture_from_the_run(tmp_path):
+    assert run_script("train.py", "--name", "arch", *train_flags(tmp_path), "--niter", "1").returncode == 0
+    result = run_script("test.py", "--name", "arch", "--checkpoints_dir", tmp_path, "--load_from_opt_file",
+                        "--label_dir", DATA64 / "labels", "--image_dir", DATA64 / "images", "--gpu_ids", "-1",
+                        "--results_dir", tmp_path / "results", "--how_many", "3")
+    assert result.returncode == 0, result.stderr
+    # trained with random 64-px crops of 72-px resizes; tested at the saved crop size, serially, in the test phase
+    pictures = sorted((tmp_path / "results" / "arch" / "test_latest" / "images" / "synthesized_image").iterdir())
+    assert [p.name for p in pictures] == ["00000.png", "00001.png", "00002.png"]
