@@ -17,20 +17,20 @@ def init_weights(network: nn.Module, init_type: str = "xavier", gain: float = 0.
         gain: std or gain of the init (``--init_variance``).
     """
     for module in network.modules():
-        name = type(module).__name__
         if isinstance(module, (nn.BatchNorm2d, nn.SyncBatchNorm)):
             if module.weight is not None:
                 init.normal_(module.weight, 1.0, gain)
             if module.bias is not None:
                 init.constant_(module.bias, 0.0)
-        elif ("Conv" in name or "Linear" in name) and hasattr(module, "weight"):
+        elif isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
             _init_weight(module, init_type, gain)
             if getattr(module, "bias", None) is not None:
                 init.constant_(module.bias, 0.0)
 
 
 def _init_weight(module: nn.Module, init_type: str, gain: float) -> None:
-    weight = getattr(module, "weight_orig", module.weight)
+    # a spectral conv's ``weight`` is computed from ``weight_orig``; reading it would run a power iteration
+    weight = module.weight_orig if hasattr(module, "weight_orig") else module.weight
     if init_type == "normal":
         init.normal_(weight, 0.0, gain)
     elif init_type == "xavier":

@@ -8,8 +8,8 @@ Two families exist in the reference code bases (INVENTORY §2.3, §2.6):
 import re
 
 import torch.nn as nn
-from torch.nn.utils import spectral_norm
 
+from models.networks.spectral_norm import to_spectral
 from util.errors import UserError
 
 PARAMETER_FREE_NORMS = ("instance", "batch", "syncbatch")
@@ -72,11 +72,11 @@ def normalized_layer(layer: nn.Module, norm_type: str, flag: str) -> nn.Module:
     """
     subnorm = norm_type
     if norm_type.startswith("spectral"):
-        layer = spectral_norm(layer)
+        layer = to_spectral(layer)
         subnorm = norm_type[len("spectral"):]
     if subnorm in ("none", ""):
         return layer
-    norm = _affine_norm(subnorm, layer.weight.size(0), flag)
+    norm = _affine_norm(subnorm, layer.out_channels, flag)
     if getattr(layer, "bias", None) is not None:
         delattr(layer, "bias")
         layer.register_parameter("bias", None)

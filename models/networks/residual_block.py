@@ -1,10 +1,10 @@
 """The SPADE residual block: two modulated 3×3 convs and a learned shortcut when widths differ (INVENTORY §2.2)."""
 import torch.nn as nn
 import torch.nn.functional as F
-from torch.nn.utils import spectral_norm
 
 from models.networks.clade import CLADE
 from models.networks.spade import SPADE
+from models.networks.spectral_norm import SpectralNormConv2d
 
 NORM_MODES = ("spade", "clade")
 
@@ -26,15 +26,11 @@ class SPADEResnetBlock(nn.Module):
         # CLADE with instance maps appends the edge channel to each norm output (INVENTORY §2.4)
         extra = 1 if opt.norm_mode == "clade" and not opt.no_instance else 0
 
-        self.conv_0 = nn.Conv2d(fin + extra, fmiddle, kernel_size=3, padding=1)
-        self.conv_1 = nn.Conv2d(fmiddle + extra, fout, kernel_size=3, padding=1)
+        conv = SpectralNormConv2d if "spectral" in opt.norm_G else nn.Conv2d
+        self.conv_0 = conv(fin + extra, fmiddle, kernel_size=3, padding=1)
+        self.conv_1 = conv(fmiddle + extra, fout, kernel_size=3, padding=1)
         if self.learned_shortcut:
-            self.conv_s = nn.Conv2d(fin + extra, fout, kernel_size=1, bias=False)
-        if "spectral" in opt.norm_G:
-            self.conv_0 = spectral_norm(self.conv_0)
-            self.conv_1 = spectral_norm(self.conv_1)
-            if self.learned_shortcut:
-                self.conv_s = spectral_norm(self.conv_s)
+            self.conv_s = conv(fin + extra, fout, kernel_size=1, bias=False)
 
         config = opt.norm_G.replace("spectral", "")
         self.norm_0 = conditional_norm(config, fin, opt)

@@ -42,6 +42,7 @@ def vgg19_features(weights_path: str | None = None) -> nn.Sequential:
 
 def _download(path: Path) -> None:
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(VGG19_URL, str(path), progress=True)
     except Exception:
         raise UserError(f"the VGG19 weights for the VGG loss could not be downloaded: put {VGG19_FILE} "

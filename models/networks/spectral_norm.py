@@ -1,0 +1,64 @@
+"""Spectrally normalised convolution with the legacy ``torch.nn.utils.spectral_norm`` state_dict layout.
+
+Checkpoints keep ``bias``, ``weight_orig``, ``weight_u``, ``weight_v`` in that order (INVENTORY §3),
+and the power iteration is the legacy one (one step per training forward, u and v updated in
+place, none in eval mode). The difference is where the division by sigma happens: dividing a
+1024×1024×3×3 weight costs far more than dividing the 8×8 map it produces, so the layer divides
+whichever tensor is smaller (the results agree to float rounding).
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+EPS = 1e-12
+
+
+class SpectralNormConv2d(nn.Conv2d):
+    """A ``Conv2d`` whose weight is divided by its largest singular value (Miyato et al. 2018)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        weight = self.weight.detach()
+        del self.weight
+        bias = self.bias
+        del self.bias  # re-registered first: the legacy layout lists bias before weight_orig
+        self.register_parameter("bias", bias)
+        self.weight_orig = nn.Parameter(weight)
+        rows, columns = weight.size(0), weight[0].numel()
+        self.register_buffer("weight_u", F.normalize(weight.new_empty(rows).normal_(0, 1), dim=0, eps=EPS))
+        self.register_buffer("weight_v", F.normalize(weight.new_empty(columns).normal_(0, 1), dim=0, eps=EPS))
+
+    @property
+    def weight(self) -> torch.Tensor:
+        """The normalised weight (for inspection and initialisation code that reads ``.weight``)."""
+        return self.weight_orig / self._sigma()
+
+    def _sigma(self) -> torch.Tensor:
+        matrix = self.weight_orig.flatten(1)
+        if self.training:
+            with torch.no_grad():
+                F.normalize(torch.mv(matrix.t(), self.weight_u), dim=0, eps=EPS, out=self.weight_v)
+                F.normalize(torch.mv(matrix, self.weight_v), dim=0, eps=EPS, out=self.weight_u)
+        u = self.weight_u.clone(memory_format=torch.contiguous_format)
+        v = self.weight_v.clone(memory_format=torch.contiguous_format)
+        return torch.dot(u, torch.mv(matrix, v))
+
+    def forward(self, x):
+        sigma = self._sigma()
+        out_pixels = x.size(0) * (x.size(2) // self.stride[0]) * (x.size(3) // self.stride[1])
+        if self.weight_orig.numel() <= self.out_channels * out_pixels:
+            return self._conv_forward(x, self.weight_orig / sigma, self.bias)
+        out = self._conv_forward(x, self.weight_orig, None) / sigma
+        return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
+
+
+def to_spectral(conv: nn.Conv2d) -> SpectralNormConv2d:
+    """The spectrally normalised twin of a plain conv, starting from its weights."""
+    spectral = SpectralNormConv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
+                                  padding=conv.padding, dilation=conv.dilation, groups=conv.groups,
+                                  bias=conv.bias is not None, padding_mode=conv.padding_mode)
+    with torch.no_grad():
+        spectral.weight_orig.copy_(conv.weight)
+        if conv.bias is not None:
+            spectral.bias.copy_(conv.bias)
+    return spectral
