@@ -7,14 +7,16 @@ from torch.utils.data import DataLoader
 from data.sampler import ResumableBatchSampler
 from util.errors import UserError
 
-DATASET_MODES = ("custom",)
+DATASET_MODES = ("custom", "celebamaskhq", "coco", "ade20k", "ade20koutdoor", "cityscapes")
+# modes that live in another mode's file: a variant with the same layout
+MODULE_OF_MODE = {"ade20koutdoor": "ade20k"}
 
 
 def dataset_class(mode: str):
     """``--dataset_mode foo`` → ``data/foo_dataset.py`` → the class named ``FooDataset`` (case and ``_`` ignored)."""
     if mode not in DATASET_MODES:
         raise UserError(f"--dataset_mode '{mode}' is not known; use one of: {', '.join(DATASET_MODES)}.")
-    module = importlib.import_module(f"data.{mode}_dataset")
+    module = importlib.import_module(f"data.{MODULE_OF_MODE.get(mode, mode)}_dataset")
     wanted = mode.replace("_", "").lower() + "dataset"
     return next(cls for name, cls in vars(module).items() if name.lower() == wanted)
 

@@ -1,86 +1,151 @@
-"""Load-time resizing, cropping and flipping, one draw shared by label, image and instance maps (INVENTORY §8.4)."""
+"""Load-time resizing, cropping and flipping, one draw shared by label, image, instance and positional maps.
+
+The geometry of a sample (target size, crop box, mirror) is computed once by ``sample_geometry``
+and applied by ``transform`` to PIL pictures and by ``transform_tensor`` to float maps, so that
+every map of a sample stays aligned (INVENTORY §8.4).
+"""
 import random
+from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import torch
 from PIL import Image
+
+# ``--preprocess_mode none`` rounds both sides to a multiple of this (the generator's total stride).
+NONE_MODE_MULTIPLE = 32
+
+
+@dataclass(frozen=True)
+class Geometry:
+    """What preprocessing does to one sample, in order: resize, crop, mirror.
+
+    Attributes:
+        resize_to: (width, height) to resize to, or None to keep the stored size.
+        crop_box: (left, top, right, bottom) in the resized picture, or None; parts outside the
+            picture come out as zeros (PIL's behaviour).
+        flip: mirror left-right.
+    """
+    resize_to: tuple[int, int] | None
+    crop_box: tuple[int, int, int, int] | None
+    flip: bool
 
 
 def crop_and_flip(opt, size: tuple[int, int], rng: random.Random) -> dict:
     """Draw the crop position and flip flag for one sample.
 
     Args:
-        opt: options; reads ``preprocess_mode``, ``load_size``, ``crop_size``.
+        opt: options; reads ``preprocess_mode``, ``load_size``, ``crop_size``, ``aspect_ratio``.
         size: (width, height) of the sample as stored.
         rng: the sample's random generator, so resumed runs redraw the same values.
     """
-    w, h = size
-    new_w, new_h = w, h
-    if opt.preprocess_mode == "resize_and_crop":
-        new_w = new_h = opt.load_size
-    elif opt.preprocess_mode == "scale_width_and_crop":
-        new_w, new_h = opt.load_size, opt.load_size * h // w
-    elif opt.preprocess_mode == "scale_shortside_and_crop":
-        short, long = min(w, h), max(w, h)
-        scaled_long = opt.load_size * long // short
-        new_w, new_h = (opt.load_size, scaled_long) if w == short else (scaled_long, opt.load_size)
+    # modes without a crop draw from the stored size, as the reference's get_params does (INVENTORY §8.4)
+    new_w, new_h = resized_size(opt, size) if "crop" in opt.preprocess_mode else size
     x = rng.randint(0, max(0, new_w - opt.crop_size))
     y = rng.randint(0, max(0, new_h - opt.crop_size))
     return {"crop_pos": (x, y), "flip": rng.random() > 0.5}
 
 
+def resized_size(opt, size: tuple[int, int]) -> tuple[int, int]:
+    """(width, height) after the resize step of ``--preprocess_mode``, before any crop.
+
+    Args:
+        opt: options; reads ``preprocess_mode``, ``load_size``, ``crop_size``, ``aspect_ratio``.
+        size: (width, height) of the sample as stored.
+    """
+    w, h = size
+    mode, load = opt.preprocess_mode, opt.load_size
+    if "resize" in mode:
+        return load, load
+    if "scale_width" in mode:
+        return load, load * h // w
+    if "scale_shortside" in mode:
+        scaled_long = load * max(w, h) // min(w, h)
+        return (load, scaled_long) if w <= h else (scaled_long, load)
+    if mode == "fixed":
+        return opt.crop_size, round(opt.crop_size / opt.aspect_ratio)
+    if mode == "none":
+        return tuple(int(round(side / NONE_MODE_MULTIPLE) * NONE_MODE_MULTIPLE) for side in size)
+    return w, h
+
+
+def sample_geometry(opt, size: tuple[int, int], params: dict) -> Geometry:
+    """The resize, crop and flip of one sample.
+
+    Args:
+        opt: options; reads ``preprocess_mode``, ``load_size``, ``crop_size``, ``aspect_ratio``,
+            ``isTrain``, ``no_flip``.
+        size: (width, height) of the sample as stored.
+        params: from ``crop_and_flip``.
+    """
+    new_size = resized_size(opt, size)
+    crop_box = None
+    if "crop" in opt.preprocess_mode and (new_size[0] > opt.crop_size or new_size[1] > opt.crop_size):
+        x, y = params["crop_pos"]
+        crop_box = (x, y, x + opt.crop_size, y + opt.crop_size)
+    flip = opt.isTrain and not opt.no_flip and params["flip"]
+    return Geometry(resize_to=None if new_size == tuple(size) else new_size, crop_box=crop_box, flip=flip)
+
+
 def transform(img: Image.Image, opt, params: dict, method) -> Image.Image:
-    """Apply the preprocess mode, the shared crop and the flip to one PIL picture.
+    """Apply the sample's geometry to one PIL picture.
 
     Args:
         img: the picture (label, photo or instance map).
-        opt: options; reads ``preprocess_mode``, ``load_size``, ``crop_size``, ``aspect_ratio``,
-            ``isTrain``, ``no_flip``.
+        opt: options, as for ``sample_geometry``.
         params: from ``crop_and_flip``.
         method: PIL resampling filter (NEAREST for maps, BICUBIC for photos).
     """
-    mode = opt.preprocess_mode
-    if "resize" in mode:
-        img = img.resize((opt.load_size, opt.load_size), method)
-    elif "scale_width" in mode:
-        img = _scale_width(img, opt.load_size, method)
-    elif "scale_shortside" in mode:
-        img = _scale_shortside(img, opt.load_size, method)
-    if "crop" in mode:
-        img = _crop(img, params["crop_pos"], opt.crop_size)
-    if mode == "none":
-        img = _round_to_multiple(img, 32, method)
-    if mode == "fixed":
-        img = img.resize((opt.crop_size, round(opt.crop_size / opt.aspect_ratio)), method)
-    if opt.isTrain and not opt.no_flip and params["flip"]:
+    geometry = sample_geometry(opt, img.size, params)
+    if geometry.resize_to is not None:
+        img = img.resize(geometry.resize_to, method)
+    if geometry.crop_box is not None:
+        img = img.crop(geometry.crop_box)
+    if geometry.flip:
         img = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
     return img
 
 
-def _scale_width(img, width, method):
-    w, h = img.size
-    return img if w == width else img.resize((width, int(width * h / w)), method)
+def transform_tensor(tensor: torch.Tensor, opt, params: dict, mirror) -> torch.Tensor:
+    """Apply the sample's geometry to a float map [C, H, W] stored at the sample's size.
+
+    Resizing is nearest-neighbour and picks exactly the pixels PIL's NEAREST picks for the label,
+    so the map stays aligned with the label's parts (torch's 'nearest' modes pick others).
+
+    Args:
+        tensor: [C, H, W] map of the sample as stored.
+        opt: options, as for ``sample_geometry``.
+        params: from ``crop_and_flip``.
+        mirror: function returning the left-right mirrored map (positional maps also negate
+            their column offsets: ``flip_offsets_horizontally``).
+    """
+    height, width = tensor.shape[-2:]
+    geometry = sample_geometry(opt, (width, height), params)
+    if geometry.resize_to is not None:
+        new_width, new_height = geometry.resize_to
+        tensor = tensor.index_select(-2, _nearest_indices(height, new_height))
+        tensor = tensor.index_select(-1, _nearest_indices(width, new_width))
+    if geometry.crop_box is not None:
+        tensor = _crop_zero_padded(tensor, geometry.crop_box)
+    if geometry.flip:
+        tensor = mirror(tensor)
+    return tensor
 
 
-def _scale_shortside(img, short_side, method):
-    w, h = img.size
-    short, long = min(w, h), max(w, h)
-    if short == short_side:
-        return img
-    long = int(short_side * long / short)
-    return img.resize((short_side, long) if w == short else (long, short_side), method)
+@lru_cache(maxsize=64)
+def _nearest_indices(length: int, new_length: int) -> torch.Tensor:
+    """Source index of every output pixel of PIL's NEAREST resize along one axis (it is separable)."""
+    ramp = Image.fromarray(np.arange(length, dtype=np.int32)[None, :])
+    return torch.from_numpy(np.asarray(ramp.resize((new_length, 1), Image.NEAREST))[0].astype(np.int64))
 
 
-def _crop(img, position, size):
-    w, h = img.size
-    x, y = position
-    return img.crop((x, y, x + size, y + size)) if w > size or h > size else img
-
-
-def _round_to_multiple(img, base, method):
-    w, h = img.size
-    new_w, new_h = int(round(w / base) * base), int(round(h / base) * base)
-    return img if (new_w, new_h) == (w, h) else img.resize((new_w, new_h), method)
+def _crop_zero_padded(tensor: torch.Tensor, box: tuple[int, int, int, int]) -> torch.Tensor:
+    left, top, right, bottom = box
+    height, width = tensor.shape[-2:]
+    out = tensor.new_zeros((*tensor.shape[:-2], bottom - top, right - left))
+    inside_h, inside_w = min(bottom, height) - top, min(right, width) - left
+    out[..., :inside_h, :inside_w] = tensor[..., top:top + inside_h, left:left + inside_w]
+    return out
 
 
 def image_to_tensor(img: Image.Image) -> torch.Tensor:
