@@ -7,6 +7,8 @@ Two families exist in the reference code bases (INVENTORY §2.3, §2.6):
 """
 import re
 
+import torch
+import torch.distributed as dist
 import torch.nn as nn
 
 from models.networks.spectral_norm import to_spectral
@@ -31,16 +33,65 @@ def parse_spade_config(config_text: str, flag: str = "--norm_G") -> tuple[str, i
     return match.group(1), int(match.group(2))
 
 
+class _AllReduceSum(torch.autograd.Function):
+    """Sum over processes; the gradient of a sum is the sum of the gradients over processes."""
+
+    @staticmethod
+    def forward(ctx, tensor):
+        tensor = tensor.clone()
+        dist.all_reduce(tensor)
+        return tensor
+
+    @staticmethod
+    def backward(ctx, grad):
+        grad = grad.clone()
+        dist.all_reduce(grad)
+        return grad
+
+
+class SyncBatchNorm(nn.SyncBatchNorm):
+    """``nn.SyncBatchNorm`` that also synchronises on the CPU (gloo), where PyTorch's refuses to.
+
+    On GPUs it is PyTorch's own; in one process it is plain batch norm; the state_dict keys are
+    those of any batch norm (``running_mean``, ``running_var``, ``num_batches_tracked``).
+    """
+
+    def forward(self, x):
+        synchronised = self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
+        if not synchronised or x.is_cuda:
+            return super().forward(x)
+        return self._gloo_forward(x)
+
+    def _gloo_forward(self, x):
+        count = torch.tensor([x.numel() / x.size(1)], dtype=x.dtype)
+        moments = torch.cat((x.sum(dim=(0, 2, 3)), (x * x).sum(dim=(0, 2, 3)), count))
+        moments = _AllReduceSum.apply(moments)
+        channels = x.size(1)
+        total = moments[-1]
+        mean = moments[:channels] / total
+        var = moments[channels:2 * channels] / total - mean * mean
+        if self.track_running_stats:
+            with torch.no_grad():
+                self.num_batches_tracked.add_(1)
+                momentum = self.momentum if self.momentum is not None else 1.0 / float(self.num_batches_tracked)
+                self.running_mean.mul_(1 - momentum).add_(momentum * mean)
+                self.running_var.mul_(1 - momentum).add_(momentum * var * total / (total - 1))
+        out = (x - mean.view(1, -1, 1, 1)) * torch.rsqrt(var.view(1, -1, 1, 1) + self.eps)
+        if self.affine:
+            out = out * self.weight.view(1, -1, 1, 1) + self.bias.view(1, -1, 1, 1)
+        return out
+
+
 def parameter_free_norm(kind: str, channels: int) -> nn.Module:
     """Normalization without learned affine parameters (the affine comes from the label map).
 
-    ``syncbatch`` is ``nn.SyncBatchNorm``: it synchronises statistics under
-    DistributedDataParallel and behaves as plain batch norm in a single process.
+    ``syncbatch`` synchronises statistics across DistributedDataParallel processes and behaves
+    as plain batch norm in a single process.
     """
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=False)
     if kind == "syncbatch":
-        return nn.SyncBatchNorm(channels, affine=False)
+        return SyncBatchNorm(channels, affine=False)
     if kind == "batch":
         return nn.BatchNorm2d(channels, affine=False)
     raise UserError(f"unknown parameter-free norm '{kind}'; use one of {', '.join(PARAMETER_FREE_NORMS)}.")
@@ -52,7 +103,7 @@ def _affine_norm(kind: str, channels: int, flag: str) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels, affine=True)
     if kind in ("sync_batch", "syncbatch"):
-        return nn.SyncBatchNorm(channels, affine=True)
+        return SyncBatchNorm(channels, affine=True)
     raise UserError(
         f"{flag}: unknown norm '{kind}'; use [spectral]instance, [spectral]batch, [spectral]sync_batch or [spectral]none."
     )
