@@ -1,8 +1,10 @@
-"""Generate pictures for a dataset with a trained generator (INVENTORY §7).
+"""Generate pictures for a dataset with a trained generator (INVENTORY §7), optionally with their FID.
 
     python test.py --name RUN --dataset_mode custom --label_dir L --image_dir I --label_nc 19 --no_instance
+    python test.py --name RUN ... --use_ema --compute_fid
 """
 import sys
+import time
 from pathlib import Path
 
 import torch
@@ -12,6 +14,8 @@ from tqdm import tqdm
 import data
 from models.pix2pix_model import Pix2PixModel
 from options.test_options import TestOptions
+from util import fid
+from util.checkpoint import load_network
 from util.errors import UserError, user_message
 from util.html import HTMLPage
 from util.visuals import colorize_label, tensor_to_image
@@ -21,6 +25,11 @@ def main(argv=None) -> Path:
     opt = TestOptions().parse(argv)
     dataloader = data.create_dataloader(opt)
     model = Pix2PixModel(opt).to(opt.device).eval()
+    if opt.use_ema:
+        load_network(model.netG, "G_ema", opt.which_epoch, opt)
+    if opt.compute_fid:  # before generating: missing Inception weights stop the run at once
+        inception = fid.load_inception(opt.eval_dims, opt.fid_weights or None, opt.device)
+        real, fake = fid.ActivationStatistics(inception), fid.ActivationStatistics(inception)
 
     web_dir = Path(opt.results_dir) / opt.name / f"{opt.phase}_{opt.which_epoch}"
     page = HTMLPage(web_dir, f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.which_epoch}")
@@ -29,6 +38,10 @@ def main(argv=None) -> Path:
     with tqdm(total=total, desc="test", unit="img") as progress:
         for batch in dataloader:
             generated = model.inference(batch)
+            if opt.compute_fid:  # the statistics of exactly the pictures written
+                kept = min(generated.size(0), total - written)
+                real.add(batch["image"][:kept])
+                fake.add(fid.as_saved_8bit(generated[:kept]))
             for b in range(generated.size(0)):
                 if written >= total:
                     break
@@ -40,7 +53,19 @@ def main(argv=None) -> Path:
                 break
     page.save()
     print(f"wrote {written} pictures to {web_dir / 'images'} and {web_dir / 'index.html'}")
+    if opt.compute_fid:
+        record_fid(web_dir, fid.frechet_distance(*real.result(), *fake.result()), written, opt)
     return web_dir
+
+
+def record_fid(web_dir: Path, distance: float, image_count: int, opt) -> None:
+    """Print the FID and append it as a line to ``<web_dir>/fid.txt``."""
+    weights = f"{opt.which_epoch}_net_G{'_ema' if opt.use_ema else ''}.pth"
+    line = (f"{time.strftime('%Y-%m-%d %H:%M:%S')}  FID {max(distance, 0.0):.4f}  ({image_count} images vs their "
+            f"real images, Inception dims {opt.eval_dims}, {weights})")
+    with open(web_dir / "fid.txt", "a") as record:
+        record.write(line + "\n")
+    print(line)
 
 
 def save_result(web_dir: Path, stem: str, label: torch.Tensor, generated: torch.Tensor, opt, page: HTMLPage) -> None:

@@ -1,4 +1,4 @@
-"""Train a SPADE/CLADE generator (INVENTORY §5.1): G step, D step, log, display, save; resumable by name.
+"""Train a SPADE/CLADE generator (INVENTORY §5.1): G step, D step, log, display, FID, save; resumable by name.
 
     python train.py --name RUN --dataset_mode custom --label_dir L --image_dir I --label_nc 19 --no_instance
     python train.py --name RUN --continue_train
@@ -10,6 +10,7 @@ import torch
 from tqdm import tqdm
 
 import data
+from models.evaluator import FIDEvaluator
 from models.pix2pix_model import Pix2PixModel
 from models.trainer import Pix2PixTrainer
 from options.persistence import save_run_options
@@ -28,8 +29,9 @@ def main(argv=None) -> int:
     torch.manual_seed(opt.seed)
     dataloader = data.create_dataloader(opt)
     sampler, dataset_size = dataloader.batch_sampler, len(dataloader.dataset)
+    evaluator = FIDEvaluator(opt) if opt.train_eval else None  # missing weights or data stop the run now
     model = Pix2PixModel(opt).to(opt.device)
-    trainer = Pix2PixTrainer(opt, model)
+    trainer = Pix2PixTrainer(opt, model, dataloader.dataset, evaluator)
     counter = IterationCounter(opt)
     if opt.continue_train:
         tqdm.write(trainer.resume(counter, dataset_size - dataset_size % opt.batchSize))
@@ -70,6 +72,8 @@ def main(argv=None) -> int:
                 break
         if stop.requested:
             break
+        if evaluator is not None and evaluator.is_due(epoch):
+            evaluator.evaluate(trainer, counter, visualizer)
         counter.end_epoch()
         if epoch % opt.save_epoch_freq == 0 or epoch == counter.total_epochs:
             trainer.save("latest", counter)

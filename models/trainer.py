@@ -1,11 +1,15 @@
 """Pix2PixTrainer: optimizers, learning-rate schedule, one G step and one D step, checkpoints and resume.
 
 Differences from the reference (INVENTORY §5.2, §5.3, §12.6), on purpose: resume restores the
-optimizers, the learning rate, the position inside the epoch and every RNG state, so a resumed
-run continues exactly where it stopped.
+optimizers, the learning rate, the position inside the epoch, every RNG state, the averaged
+generator (``--ema_decay``) and the best FID, so a resumed run continues exactly where it stopped.
 """
+from itertools import islice
+
 import torch
 
+import data
+from models.ema import GeneratorEMA, generator_inputs
 from util import checkpoint
 from util.errors import UserError
 from util.iteration_counter import IterationCounter, read_iter_txt, write_iter_txt
@@ -16,10 +20,19 @@ class Pix2PixTrainer:
     """Args:
         opt: the resolved training options.
         model: a ``Pix2PixModel`` already on ``opt.device``.
+        dataset: the training dataset; under ``--ema_decay`` its batches measure the averaged
+            generator's batch-norm statistics.
+        evaluator: the run's ``FIDEvaluator`` (``--train_eval``), whose best FID is saved and
+            resumed with the training state.
     """
 
-    def __init__(self, opt, model):
-        self.opt, self.model = opt, model
+    def __init__(self, opt, model, dataset=None, evaluator=None):
+        self.opt, self.model, self.dataset, self.evaluator = opt, model, dataset, evaluator
+        self.ema = GeneratorEMA(model.netG, opt.ema_decay) if opt.ema_decay else None
+        self.ema_batches = None
+        if self.ema is not None and opt.ema_bn_batches < 1:
+            raise UserError(f"--ema_bn_batches {opt.ema_bn_batches} must be at least 1: the averaged generator's "
+                            f"batch-norm statistics are measured on that many training batches.")
         self.folder = checkpoint.run_folder(opt)
         g_params = list(model.netG.parameters()) + (list(model.netE.parameters()) if opt.use_vae else [])
         g_lr, d_lr = self.learning_rates(1)
@@ -53,6 +66,8 @@ class Pix2PixTrainer:
         losses, self.generated = self.model.generator_losses(batch)
         sum(losses.values()).backward()
         self.optimizer_G.step()
+        if self.ema is not None:
+            self.ema.update(self.model.netG)
         self.model.netD.requires_grad_(True)
         self.g_losses = {name: loss.detach() for name, loss in losses.items()}
 
@@ -66,6 +81,26 @@ class Pix2PixTrainer:
     def latest_losses(self) -> dict:
         return {**self.g_losses, **self.d_losses}
 
+    # ---- averaged generator ----------------------------------------------------------------------
+    def evaluation_generator(self) -> tuple[torch.nn.Module, str]:
+        """The generator to evaluate and its name: the average (``G_ema``) under ``--ema_decay``, else ``G``."""
+        if self.ema is None:
+            return self.model.netG, "G"
+        return self._refreshed_ema_generator(), "G_ema"
+
+    def _refreshed_ema_generator(self) -> torch.nn.Module:
+        """The averaged generator, its batch-norm statistics measured on ``--ema_bn_batches`` training batches."""
+        if not self.ema.batch_norm_fresh:
+            if self.ema_batches is None:
+                if self.dataset is None:
+                    raise ValueError("the averaged generator's batch-norm statistics need the training dataset: "
+                                     "pass dataset= to Pix2PixTrainer")
+                # a loader of its own (its order fixed by the seed): the training loader's position stays put
+                self.ema_batches = data.create_dataloader(self.opt, self.dataset)
+            batches = islice(self.ema_batches, self.opt.ema_bn_batches)
+            self.ema.refresh_batch_norm(generator_inputs(self.model, batch) for batch in batches)
+        return self.ema.generator
+
     # ---- checkpoints -------------------------------------------------------------------------------
     def networks(self) -> dict:
         nets = {"G": self.model.netG, "D": self.model.netD}
@@ -74,12 +109,16 @@ class Pix2PixTrainer:
         return nets
 
     def save(self, which: str, counter: IterationCounter) -> None:
-        """Weights in the reference's files; for ``latest`` also the training state and ``iter.txt``."""
+        """Weights in the reference's files (and ``G_ema``); for ``latest`` also the training state and ``iter.txt``."""
         for label, network in self.networks().items():
             checkpoint.save_network(network, label, which, self.opt)
+        if self.ema is not None:
+            checkpoint.save_network(self._refreshed_ema_generator(), "G_ema", which, self.opt)
         if which == "latest":
             state = {"optimizer_G": self.optimizer_G.state_dict(), "optimizer_D": self.optimizer_D.state_dict(),
                      "counter": counter.state_dict()}
+            if self.evaluator is not None:
+                state["evaluation"] = self.evaluator.state_dict()
             save_training_state(self.folder, which, state)
             write_iter_txt(self.folder, counter.epoch, counter.epoch_images)
 
@@ -95,15 +134,29 @@ class Pix2PixTrainer:
         which = self.opt.which_epoch
         for label, network in self.networks().items():
             checkpoint.load_network(network, label, which, self.opt)
+        averaged = self._resume_average(which)
         state = load_training_state(self.folder, which) if which == "latest" else None
+        if self.evaluator is not None:
+            self.evaluator.load_state_dict(state.get("evaluation") if state is not None else None)
         if state is None:
-            return self._resume_from_weights(counter, which, images_per_epoch)
+            return self._resume_from_weights(counter, which, images_per_epoch) + averaged
         self.optimizer_G.load_state_dict(state["optimizer_G"])
         self.optimizer_D.load_state_dict(state["optimizer_D"])
         counter.load_state_dict(state["counter"])
         restore_rng_states(state["rng"])
         return (f"resumed {self.folder} at epoch {counter.epoch}, image {counter.epoch_images} of the epoch "
-                f"(iteration {counter.iterations}) with optimizer and RNG states")
+                f"(iteration {counter.iterations}) with optimizer and RNG states" + averaged)
+
+    def _resume_average(self, which: str) -> str:
+        """Load ``<which>_net_G_ema.pth`` under ``--ema_decay``; returns what the resume message adds."""
+        if self.ema is None:
+            return ""
+        if not checkpoint.network_path(self.opt, which, "G_ema").is_file():
+            self.ema.reset(self.model.netG)
+            return f"; no {which}_net_G_ema.pth, so the weight average starts at the loaded G"
+        checkpoint.load_network(self.ema.generator, "G_ema", which, self.opt)
+        self.ema.batch_norm_fresh = True  # saved right after a refresh
+        return f", and the weight average {which}_net_G_ema.pth"
 
     def _resume_from_weights(self, counter: IterationCounter, which: str, images_per_epoch: int) -> str:
         record = read_iter_txt(self.folder)

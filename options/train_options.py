@@ -31,7 +31,8 @@ class TrainOptions(BaseOptions):
         run.add_argument("--beta2", type=float, default=None, help="Adam beta2 (default 0.9 with TTUR, 0.999 without)")
         run.add_argument("--no_TTUR", action="store_true",
                          help="do not use the two time-scale update rule (G lr/2, D lr*2)")
-        run.add_argument("--results_dir", type=str, default="./results/", help="where FID-evaluation pictures go")
+        run.add_argument("--results_dir", type=str, default="./results/",
+                         help=DEAD + " CLADE wrote its FID pictures there; --train_eval writes none")
         run.add_argument("--lr", type=float, default=0.0002, help="initial Adam learning rate")
         run.add_argument("--D_steps_per_G", type=int, default=1, help="discriminator iterations per generator iteration")
 
@@ -44,6 +45,27 @@ class TrainOptions(BaseOptions):
         losses.add_argument("--gan_mode", type=str, default="hinge", choices=("ls", "original", "hinge", "w"))
         losses.add_argument("--netD", type=str, default="multiscale", help="discriminator: multiscale or n_layer")
         losses.add_argument("--lambda_kld", type=float, default=0.05, help="weight of the KL divergence (--use_vae)")
+
+        evaluation = parser.add_argument_group("evaluation (--train_eval) and weight averaging")
+        evaluation.add_argument("--fid_weights", type=str, default="",
+                                help="local FID Inception weights (pt_inception-2015-12-05-6726825d.pth); "
+                                     "default: torch hub's cache, downloading there if needed")
+        evaluation.add_argument("--eval_real_stats", type=str, default="",
+                                help="FID statistics (.npz with mu, sigma) of the real validation images; default: "
+                                     "computed once and cached as [checkpoints_dir]/[name]/fid_real_stats_[dims].npz")
+        evaluation.add_argument("--val_label_dir", type=str, default="",
+                                help="--dataset_mode custom: label maps of the validation set (default: the training "
+                                     "set's, so FID measures the training images)")
+        evaluation.add_argument("--val_image_dir", type=str, default="",
+                                help="--dataset_mode custom: photos of the validation set")
+        evaluation.add_argument("--val_instance_dir", type=str, default="",
+                                help="--dataset_mode custom: instance maps of the validation set")
+        evaluation.add_argument("--ema_decay", type=float, default=0.0,
+                                help="keep an exponential moving average of G's weights with this decay (e.g. "
+                                     "0.999), saved as *_net_G_ema.pth and used for FID; 0: off")
+        evaluation.add_argument("--ema_bn_batches", type=int, default=20,
+                                help="training batches that measure the batch-norm statistics of the averaged G "
+                                     "before it is evaluated or saved")
         return parser
 
     def add_dependent_defaults(self, parser, current_options):

@@ -146,3 +146,32 @@ def test_missing_weights_name_the_file_and_the_flag(workspace):
     assert fid.WEIGHTS_FILE_NAME in message
     assert str(workspace / "empty_torch_home" / "hub" / "checkpoints") in message
     assert "--weights PATH" in message and "--fid_weights PATH" in message
+
+
+class ChannelMeans(torch.nn.Module):
+    """Stands in for Inception: one 3-dimensional feature per image, its channel means."""
+
+    def __init__(self):
+        super().__init__()
+        self.unused = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, images):
+        return [images.mean(dim=(2, 3), keepdim=True) + 100]
+
+
+def test_statistics_gathered_batch_by_batch_equal_numpy_mean_and_covariance():
+    torch.manual_seed(0)
+    batches = [torch.rand(size, 3, 4, 4) * 2 - 1 for size in (1, 5, 3)]
+    mu, sigma = fid.activation_statistics(batches, ChannelMeans())
+    features = (torch.cat(batches).mean(dim=(2, 3)) + 100).double().numpy()
+    assert np.allclose(mu, features.mean(axis=0), rtol=0, atol=1e-9)
+    assert np.allclose(sigma, np.cov(features, rowvar=False), rtol=0, atol=1e-9)
+
+
+def test_generated_images_as_saved_8bit_equal_their_png(tmp_path):
+    from util.visuals import tensor_to_image
+
+    generated = torch.rand(1, 3, 8, 8) * 2.2 - 1.1
+    Image.fromarray(tensor_to_image(generated[0])).save(tmp_path / "picture.png")
+    read_back = torch.from_numpy(np.asarray(Image.open(tmp_path / "picture.png")).copy()).permute(2, 0, 1)
+    assert torch.equal(fid.as_saved_8bit(generated)[0], read_back.float() / 127.5 - 1)
