@@ -2,6 +2,7 @@
 
     python train.py --name RUN --dataset_mode custom --label_dir L --image_dir I --label_nc 19 --no_instance
     python train.py --name RUN --continue_train
+    torchrun --nproc_per_node 4 train.py ...      (or --gpu_ids 0,1,2,3: one process per GPU)
 """
 import sys
 import time
@@ -10,11 +11,14 @@ import torch
 from tqdm import tqdm
 
 import data
+from data.validation import validate_dataset
 from models.evaluator import FIDEvaluator
 from models.pix2pix_model import Pix2PixModel
 from models.trainer import Pix2PixTrainer
 from options.persistence import save_run_options
 from options.train_options import TrainOptions
+from util.distributed import any_process, init_distributed, is_main, launch_local_processes, launched_by_torchrun, \
+    shutdown
 from util.errors import UserError, user_message
 from util.iteration_counter import IterationCounter
 from util.run_folder import prepare_run_folder
@@ -23,27 +27,39 @@ from util.visualizer import Visualizer
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
     options = TrainOptions()
     opt = options.parse(argv)
-    folder = prepare_run_folder(opt)
-    torch.manual_seed(opt.seed)
-    dataloader = data.create_dataloader(opt)
+    if len(opt.gpu_ids) > 1 and not launched_by_torchrun():
+        return launch_local_processes(opt.gpu_ids, [__file__, *argv])
+    init_distributed(opt)
+    folder = prepare_run_folder(opt) if is_main(opt) else None
+    torch.manual_seed(opt.seed + opt.rank)
+    dataloader = data.create_dataloader(opt, rank=opt.rank, world_size=opt.world_size)
     sampler, dataset_size = dataloader.batch_sampler, len(dataloader.dataset)
-    evaluator = FIDEvaluator(opt) if opt.train_eval else None  # missing weights or data stop the run now
+    if is_main(opt) and not opt.no_validation:
+        validate_dataset(dataloader.dataset, opt)
+    # missing Inception weights or validation data stop the run now, not after an epoch
+    evaluator = FIDEvaluator(opt) if opt.train_eval and is_main(opt) else None
     model = Pix2PixModel(opt).to(opt.device)
     trainer = Pix2PixTrainer(opt, model, dataloader.dataset, evaluator)
     counter = IterationCounter(opt)
     if opt.continue_train:
-        tqdm.write(trainer.resume(counter, dataset_size - dataset_size % opt.batchSize))
-    save_run_options(folder, options.saved_fields, options.defaults)
+        resumed = trainer.resume(counter, dataset_size - dataset_size % opt.batchSize)
+        if is_main(opt):
+            tqdm.write(resumed)
+    if is_main(opt):
+        save_run_options(folder, options.saved_fields, options.defaults)
     visualizer = Visualizer(opt, first_iteration=counter.iterations)
     stop = StopSignal()
 
     batches_per_epoch = sampler.batches_per_epoch()
     done = (counter.epoch - 1) * batches_per_epoch + counter.epoch_images // opt.batchSize
-    progress = tqdm(total=counter.total_epochs * batches_per_epoch, initial=done, unit="it", dynamic_ncols=True)
+    progress = tqdm(total=counter.total_epochs * batches_per_epoch, initial=done, unit="it", dynamic_ncols=True,
+                    disable=not is_main(opt))
     start_iterations, started = counter.iterations, time.time()
-    while not counter.is_finished() and not stop.requested:
+    stopping = False
+    while not counter.is_finished() and not stopping:
         epoch = counter.epoch
         trainer.set_epoch(epoch)
         sampler.set_epoch(epoch, start_sample=counter.epoch_images)
@@ -53,7 +69,7 @@ def main(argv=None) -> int:
             if counter.batch_index % opt.D_steps_per_G == 0:
                 trainer.generator_step(batch)
             trainer.discriminator_step(batch)
-            batch_size = batch["label"].size(0)
+            batch_size = batch["label"].size(0) * opt.world_size
             counter.record_batch(batch_size)
             now, seconds = time.time(), time.time() - last
             last = now
@@ -66,11 +82,12 @@ def main(argv=None) -> int:
             if counter.needs_displaying(batch_size) and trainer.generated is not None:
                 visualizer.display(epoch, counter.epoch_images, batch["label"], trainer.generated, batch["image"],
                                    counter.iterations)
-            if counter.needs_saving(batch_size) or stop.requested:
+            stopping = any_process(stop.requested, opt)  # every process stops after the same batch
+            if counter.needs_saving(batch_size) or stopping:
                 trainer.save("latest", counter)
-            if stop.requested:
+            if stopping:
                 break
-        if stop.requested:
+        if stopping:
             break
         if evaluator is not None and evaluator.is_due(epoch):
             evaluator.evaluate(trainer, counter, visualizer)
@@ -80,10 +97,13 @@ def main(argv=None) -> int:
             trainer.save(str(epoch), counter)
     progress.close()
     visualizer.close()
+    shutdown(opt)
     trained = counter.iterations - start_iterations
     rate = trained * opt.batchSize / max(time.time() - started, 1e-9)
-    if stop.requested:
-        print(f"stopped by {stop.signal_name} at epoch {counter.epoch}, image {counter.epoch_images}: saved latest "
+    if not is_main(opt):
+        return 0
+    if stopping:
+        print(f"stopped by {stop.signal_name or 'another process'} at epoch {counter.epoch}, image {counter.epoch_images}: saved latest "
               f"checkpoint and training state to {folder}; resume with --name {opt.name} --continue_train")
         return 0
     print(f"Training was successfully finished: {counter.total_epochs} epochs, {counter.iterations} iterations "

@@ -11,6 +11,7 @@ from typing import Iterable
 import torch
 import torch.nn as nn
 
+from models.networks.normalization import replace_batch_norms
 from util.errors import UserError
 from util.training_state import capture_rng_states, restore_rng_states
 
@@ -27,7 +28,9 @@ class GeneratorEMA:
         if not 0 < decay < 1:
             raise UserError(f"--ema_decay {decay} must be between 0 and 1 (e.g. 0.999), or 0 for no average.")
         self.decay = decay
-        self.generator = copy.deepcopy(generator).requires_grad_(False).eval()
+        # rank 0 alone measures the average's statistics: its norms must not wait for other processes
+        plain = replace_batch_norms(copy.deepcopy(generator), nn.modules.batchnorm._BatchNorm, nn.BatchNorm2d)
+        self.generator = plain.requires_grad_(False).eval()
         self.batch_norm_fresh = False
 
     @torch.no_grad()

@@ -21,6 +21,9 @@ class Pix2PixModel(nn.Module):
         self.netG = networks.define_G(opt)
         self.netD = networks.define_D(opt) if opt.isTrain else None
         self.netE = networks.define_E(opt) if opt.use_vae else None
+        # what the forward passes call: the networks, or their compiled / DistributedDataParallel
+        # wrappers (see ``wrap``); a plain dict, so the wrappers stay out of the state_dict
+        self.runners = {"G": self.netG, "D": self.netD, "D_local": self.netD, "E": self.netE}
         if not opt.isTrain:
             load_network(self.netG, "G", opt.which_epoch, opt)
             if opt.use_vae:
@@ -49,12 +52,13 @@ class Pix2PixModel(nn.Module):
         losses = {}
         if self.opt.use_vae:
             losses["KLD"] = self.criterion_kld(mu, logvar) * self.opt.lambda_kld
-        pred_fake, pred_real = self.discriminate(semantics, fake, real)
+        pred_fake, pred_real = self.discriminate(semantics, fake, real, self.runners["D_local"])
         losses["GAN"] = self.criterion_gan(pred_fake, True, for_discriminator=False)
         if not self.opt.no_ganFeat_loss:
             losses["GAN_Feat"] = self.criterion_feat(pred_fake, pred_real) * self.opt.lambda_feat
         if self.criterion_vgg is not None:
-            losses["VGG"] = self.criterion_vgg(fake, real) * self.opt.lambda_vgg
+            with self.autocast():
+                losses["VGG"] = self.criterion_vgg(fake.to(real.dtype), real) * self.opt.lambda_vgg
         return losses, fake
 
     def discriminator_losses(self, data: dict) -> dict:
@@ -62,14 +66,16 @@ class Pix2PixModel(nn.Module):
         semantics, real, dist = self.preprocess_input(data)
         with torch.no_grad():
             fake, _, _ = self.generate_fake(semantics, real, dist)
-        pred_fake, pred_real = self.discriminate(semantics, fake.detach(), real)
+        pred_fake, pred_real = self.discriminate(semantics, fake.detach(), real, self.runners["D"])
         return {"D_Fake": self.criterion_gan(pred_fake, False, for_discriminator=True),
                 "D_real": self.criterion_gan(pred_real, True, for_discriminator=True)}
 
-    def discriminate(self, semantics, fake, real):
+    def discriminate(self, semantics, fake, real, discriminator):
         """Run D once on fake and real stacked along the batch; returns (fake predictions, real predictions)."""
+        fake = fake.to(real.dtype)
         fake_and_real = torch.cat((torch.cat((semantics, fake), dim=1), torch.cat((semantics, real), dim=1)), dim=0)
-        output = self.netD(fake_and_real)
+        with self.autocast():
+            output = discriminator(fake_and_real)
         # one list of outputs per scale, whether D is multiscale or a single N-layer D
         if isinstance(output, torch.Tensor):
             output = [[output]]
@@ -78,6 +84,21 @@ class Pix2PixModel(nn.Module):
         fake_half = [[t[: t.size(0) // 2] for t in scale] for scale in output]
         real_half = [[t[t.size(0) // 2:] for t in scale] for scale in output]
         return fake_half, real_half
+
+    def wrap(self, wrapper) -> None:
+        """Route the forward passes through ``wrapper(network, name)`` (compile, DDP); the networks stay as they are.
+
+        ``D_local`` is the discriminator the generator step runs: it needs no gradient
+        synchronisation, so it is never wrapped in DistributedDataParallel.
+        """
+        for name in ("G", "D", "D_local", "E"):
+            network = getattr(self, f"net{name[0]}")
+            if network is not None:
+                self.runners[name] = wrapper(network, name)
+
+    def autocast(self):
+        """Mixed precision for the networks' forward passes under ``--use_amp``."""
+        return torch.autocast(self.opt.device.split(":")[0], dtype=amp_dtype(self.opt), enabled=self.opt.use_amp)
 
     # ---- input assembly -------------------------------------------------------------------------
     def preprocess_input(self, data: dict):
@@ -96,12 +117,16 @@ class Pix2PixModel(nn.Module):
             semantics = torch.cat((semantics, instance_edges(instance)), dim=1)
         image = data["image"].to(device, non_blocking=True)
         dist = data["dist"].to(device, non_blocking=True) if self.opt.add_dist else None
+        if self.opt.channels_last:
+            semantics, image = (t.contiguous(memory_format=torch.channels_last) for t in (semantics, image))
         return semantics, image, dist
 
     # ---- generation ------------------------------------------------------------------------------
     def encode_z(self, real_image):
         """VAE: sample a code from the encoder's posterior for ``real_image``; returns (z, mu, logvar)."""
-        mu, logvar = self.netE(real_image)
+        with self.autocast():
+            mu, logvar = self.runners["E"](real_image)
+        mu, logvar = mu.float(), logvar.float()
         std = torch.exp(0.5 * logvar)
         z = torch.randn_like(std) * std + mu
         return z, mu, logvar
@@ -111,14 +136,23 @@ class Pix2PixModel(nn.Module):
         z = mu = logvar = None
         if self.opt.use_vae:
             z, mu, logvar = self.encode_z(real_image)
-        return self.netG(semantics, z=z, input_dist=dist), mu, logvar
+        with self.autocast():
+            fake = self.runners["G"](semantics, z=z, input_dist=dist)
+        return fake, mu, logvar
 
     @torch.no_grad()
     def inference(self, data: dict) -> torch.Tensor:
         """Generated images in [-1, 1] for a batch (the encoder sees the real image under ``--use_vae``)."""
         semantics, image, dist = self.preprocess_input(data)
         fake, _, _ = self.generate_fake(semantics, image, dist)
-        return fake
+        return fake.float()
+
+
+def amp_dtype(opt) -> torch.dtype:
+    """``--amp_dtype``: auto is fp16 on GPUs (CLADE's choice) and bf16 on the CPU."""
+    if opt.amp_dtype == "auto":
+        return torch.float16 if opt.device.startswith("cuda") else torch.bfloat16
+    return {"bf16": torch.bfloat16, "fp16": torch.float16}[opt.amp_dtype]
 
 
 def instance_edges(instance: torch.Tensor) -> torch.Tensor:

@@ -7,13 +7,17 @@ generator (``--ema_decay``) and the best FID, so a resumed run continues exactly
 from itertools import islice
 
 import torch
+from torch.nn.parallel import DistributedDataParallel
 
 import data
 from models.ema import GeneratorEMA, generator_inputs
+from models.networks.normalization import GlooSyncBatchNorm, replace_batch_norms
+from models.pix2pix_model import amp_dtype
 from util import checkpoint
+from util.distributed import gather_objects, is_main
 from util.errors import UserError
 from util.iteration_counter import IterationCounter, read_iter_txt, write_iter_txt
-from util.training_state import load_training_state, restore_rng_states, save_training_state
+from util.training_state import capture_rng_states, load_training_state, restore_rng_states, save_training_state
 
 
 class Pix2PixTrainer:
@@ -39,7 +43,32 @@ class Pix2PixTrainer:
         betas = (opt.beta1, opt.beta2)
         self.optimizer_G = torch.optim.Adam(g_params, lr=g_lr, betas=betas)
         self.optimizer_D = torch.optim.Adam(model.netD.parameters(), lr=d_lr, betas=betas)
+        # fp16 needs loss scaling against underflow; bf16 has fp32's range and does not
+        scaling = opt.use_amp and amp_dtype(opt) == torch.float16
+        device_type = opt.device.split(":")[0]
+        self.scaler_G = torch.amp.GradScaler(device_type, enabled=scaling)
+        self.scaler_D = torch.amp.GradScaler(device_type, enabled=scaling)
         self.g_losses, self.d_losses, self.generated = {}, {}, None
+        self._speed_up()
+
+    def _speed_up(self) -> None:
+        """Channels-last memory, DistributedDataParallel and torch.compile, as the flags ask."""
+        opt = self.opt
+        if opt.channels_last:
+            self.model.to(memory_format=torch.channels_last)
+        distributed = getattr(opt, "world_size", 1) > 1
+        if distributed and not opt.device.startswith("cuda"):
+            for network in self.networks().values():
+                replace_batch_norms(network, torch.nn.SyncBatchNorm, GlooSyncBatchNorm)
+
+        def wrapper(network, name):
+            if distributed and name != "D_local":
+                device_ids = [torch.device(opt.device).index] if opt.device.startswith("cuda") else None
+                network = DistributedDataParallel(network, device_ids=device_ids)
+            return torch.compile(network) if opt.compile else network
+
+        if distributed or opt.compile:
+            self.model.wrap(wrapper)
 
     # ---- learning rate ---------------------------------------------------------------------------
     def learning_rates(self, epoch: int) -> tuple[float, float]:
@@ -64,8 +93,9 @@ class Pix2PixTrainer:
         self.model.netD.requires_grad_(False)  # G's step needs no gradients of D's weights
         self.optimizer_G.zero_grad(set_to_none=True)
         losses, self.generated = self.model.generator_losses(batch)
-        sum(losses.values()).backward()
-        self.optimizer_G.step()
+        self.scaler_G.scale(sum(losses.values())).backward()
+        self.scaler_G.step(self.optimizer_G)
+        self.scaler_G.update()
         if self.ema is not None:
             self.ema.update(self.model.netG)
         self.model.netD.requires_grad_(True)
@@ -74,8 +104,9 @@ class Pix2PixTrainer:
     def discriminator_step(self, batch: dict) -> None:
         self.optimizer_D.zero_grad(set_to_none=True)
         losses = self.model.discriminator_losses(batch)
-        sum(losses.values()).backward()
-        self.optimizer_D.step()
+        self.scaler_D.scale(sum(losses.values())).backward()
+        self.scaler_D.step(self.optimizer_D)
+        self.scaler_D.update()
         self.d_losses = {name: loss.detach() for name, loss in losses.items()}
 
     def latest_losses(self) -> dict:
@@ -109,14 +140,21 @@ class Pix2PixTrainer:
         return nets
 
     def save(self, which: str, counter: IterationCounter) -> None:
-        """Weights in the reference's files (and ``G_ema``); for ``latest`` also the training state and ``iter.txt``."""
+        """Weights in the reference's files (and ``G_ema``); for ``latest`` also the training state and ``iter.txt``.
+
+        Called by every process (the RNG states of all are gathered); only rank 0 writes.
+        """
+        rng_states = gather_objects(capture_rng_states(), self.opt)
+        if not is_main(self.opt):
+            return
         for label, network in self.networks().items():
             checkpoint.save_network(network, label, which, self.opt)
         if self.ema is not None:
             checkpoint.save_network(self._refreshed_ema_generator(), "G_ema", which, self.opt)
         if which == "latest":
             state = {"optimizer_G": self.optimizer_G.state_dict(), "optimizer_D": self.optimizer_D.state_dict(),
-                     "counter": counter.state_dict()}
+                     "scaler_G": self.scaler_G.state_dict(), "scaler_D": self.scaler_D.state_dict(),
+                     "counter": counter.state_dict(), "rng": rng_states}
             if self.evaluator is not None:
                 state["evaluation"] = self.evaluator.state_dict()
             save_training_state(self.folder, which, state)
@@ -142,8 +180,12 @@ class Pix2PixTrainer:
             return self._resume_from_weights(counter, which, images_per_epoch) + averaged
         self.optimizer_G.load_state_dict(state["optimizer_G"])
         self.optimizer_D.load_state_dict(state["optimizer_D"])
+        for scaler, key in ((self.scaler_G, "scaler_G"), (self.scaler_D, "scaler_D")):
+            if state.get(key):
+                scaler.load_state_dict(state[key])
         counter.load_state_dict(state["counter"])
-        restore_rng_states(state["rng"])
+        rank = getattr(self.opt, "rank", 0)
+        restore_rng_states(state["rng"][rank % len(state["rng"])])
         return (f"resumed {self.folder} at epoch {counter.epoch}, image {counter.epoch_images} of the epoch "
                 f"(iteration {counter.iterations}) with optimizer and RNG states" + averaged)
 

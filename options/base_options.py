@@ -82,11 +82,17 @@ class BaseOptions:
         clade.add_argument("--norm_mode", type=str, default="spade", choices=("spade", "clade"),
                            help="spade: conv-predicted modulation; clade: class-adaptive modulation")
         clade.add_argument("--add_dist", action="store_true", help="use the intra-class positional encoding map (CLADE-ICPE)")
-        clade.add_argument("--use_amp", action="store_true", help="mixed precision (effective when training)")
+        clade.add_argument("--use_amp", action="store_true", help="mixed precision (autocast; fp16 adds gradient scaling)")
         clade.add_argument("--train_eval", action="store_true", help="compute FID during training")
         clade.add_argument("--eval_dims", type=int, default=2048, choices=(64, 192, 768, 2048),
                            help="dimensionality of the Inception features used for FID")
         clade.add_argument("--eval_epoch_freq", type=int, default=10, help="compute FID every N epochs")
+
+        speed = parser.add_argument_group("performance")
+        speed.add_argument("--amp_dtype", type=str, default="auto", choices=("auto", "bf16", "fp16"),
+                           help="--use_amp precision: auto is fp16 on GPUs (as CLADE), bf16 on the CPU")
+        speed.add_argument("--channels_last", action="store_true", help="channels-last memory format for the networks")
+        speed.add_argument("--compile", action="store_true", help="torch.compile the networks")
         return parser
 
     def add_dependent_defaults(self, parser, current_options) -> None:

@@ -31,9 +31,9 @@ def restore_rng_states(states: dict) -> None:
 
 
 def save_training_state(folder: Path, which: str, state: dict) -> Path:
-    """Write the state (optimizers, scaler, counters, ...) plus the RNG states, atomically."""
+    """Write the state (optimizers, scalers, counters, RNG states of every process, ...) atomically."""
     path = state_path(folder, which)
-    atomic_torch_save({**state, "rng": capture_rng_states()}, path)
+    atomic_torch_save(state, path)
     return path
 
 

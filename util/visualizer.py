@@ -8,6 +8,7 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from util.distributed import is_main
 from util.html import HTMLPage
 from util.visuals import colorize_label, tensor_to_image
 
@@ -18,7 +19,7 @@ PICTURE_NAME = re.compile(r"epoch(\d+)_iter(\d+)_(\w+)\.png")
 class Visualizer:
     """Args:
         opt: options; reads ``checkpoints_dir``, ``name``, ``tf_log``, ``no_html``, ``label_nc``,
-            ``display_winsize``.
+            ``display_winsize``. On processes other than rank 0 every method does nothing.
         first_iteration: the last iteration already trained when the run (re)starts; TensorBoard drops
             steps logged after it (by a killed launch), so a resumed run continues its curves without
             duplicates.
@@ -30,6 +31,9 @@ class Visualizer:
         self.log_path = self.folder / "loss_log.txt"
         self.web_dir = self.folder / "web"
         self.writer = None
+        self.active = is_main(opt)
+        if not self.active:
+            return
         if opt.tf_log:
             from torch.utils.tensorboard import SummaryWriter
 
@@ -40,6 +44,8 @@ class Visualizer:
     def print_losses(self, epoch: int, epoch_images: int, losses: dict, seconds_per_image: float, step: int,
                      learning_rates: dict, images_per_second: float) -> None:
         """One reference-format loss line to the console and loss_log.txt, and the scalars to TensorBoard."""
+        if not self.active:
+            return
         values = {name: float(value) for name, value in losses.items()}
         line = f"(epoch: {epoch}, iters: {epoch_images}, time: {seconds_per_image:.3f}) "
         line += "".join(f"{name}: {value:.3f} " for name, value in values.items())
@@ -59,6 +65,8 @@ class Visualizer:
 
     def display(self, epoch: int, epoch_images: int, label, fake, real, step: int) -> None:
         """Save the first sample's label / synthesized / real pictures to web/ and a grid to TensorBoard."""
+        if not self.active:
+            return
         pictures = {"input_label": colorize_label(label[0], self.opt.label_nc + 2),
                     "synthesized_image": tensor_to_image(fake[0]), "real_image": tensor_to_image(real[0])}
         if not self.opt.no_html:

@@ -49,25 +49,20 @@ class _AllReduceSum(torch.autograd.Function):
         return grad
 
 
-class SyncBatchNorm(nn.SyncBatchNorm):
-    """``nn.SyncBatchNorm`` that also synchronises on the CPU (gloo), where PyTorch's refuses to.
+class GlooSyncBatchNorm(nn.BatchNorm2d):
+    """Batch norm whose statistics are summed over all processes of a CPU (gloo) process group.
 
-    On GPUs it is PyTorch's own; in one process it is plain batch norm; the state_dict keys are
-    those of any batch norm (``running_mean``, ``running_var``, ``num_batches_tracked``).
+    PyTorch's ``nn.SyncBatchNorm`` only synchronises on GPUs and DistributedDataParallel refuses
+    it on the CPU, so CPU runs swap it for this (``replace_batch_norms``); the state_dict keys
+    are those of any batch norm.
     """
 
     def forward(self, x):
-        synchronised = self.training and dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1
-        if not synchronised or x.is_cuda:
+        if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
             return super().forward(x)
-        return self._gloo_forward(x)
-
-    def _gloo_forward(self, x):
         count = torch.tensor([x.numel() / x.size(1)], dtype=x.dtype)
-        moments = torch.cat((x.sum(dim=(0, 2, 3)), (x * x).sum(dim=(0, 2, 3)), count))
-        moments = _AllReduceSum.apply(moments)
-        channels = x.size(1)
-        total = moments[-1]
+        moments = _AllReduceSum.apply(torch.cat((x.sum(dim=(0, 2, 3)), (x * x).sum(dim=(0, 2, 3)), count)))
+        channels, total = x.size(1), moments[-1]
         mean = moments[:channels] / total
         var = moments[channels:2 * channels] / total - mean * mean
         if self.track_running_stats:
@@ -82,16 +77,33 @@ class SyncBatchNorm(nn.SyncBatchNorm):
         return out
 
 
+def replace_batch_norms(network: nn.Module, source: type, target: type) -> nn.Module:
+    """Swap every ``source`` batch norm of ``network`` for a ``target`` one with the same state (and keys).
+
+    Used for ``nn.SyncBatchNorm`` → ``GlooSyncBatchNorm`` under CPU DistributedDataParallel, and
+    → ``nn.BatchNorm2d`` for copies that one process runs alone (rank 0's averaged generator),
+    where a synchronising norm would wait forever for the others.
+    """
+    for name, child in network.named_children():
+        if isinstance(child, source) and type(child) is not target:
+            replacement = target(child.num_features, child.eps, child.momentum, child.affine, child.track_running_stats)
+            replacement.load_state_dict(child.state_dict())
+            setattr(network, name, replacement.to(next(iter(child.state_dict().values())).device))
+        else:
+            replace_batch_norms(child, source, target)
+    return network
+
+
 def parameter_free_norm(kind: str, channels: int) -> nn.Module:
     """Normalization without learned affine parameters (the affine comes from the label map).
 
-    ``syncbatch`` synchronises statistics across DistributedDataParallel processes and behaves
-    as plain batch norm in a single process.
+    ``syncbatch`` is ``nn.SyncBatchNorm``: statistics synchronised across DistributedDataParallel
+    processes, plain batch norm in a single process.
     """
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=False)
     if kind == "syncbatch":
-        return SyncBatchNorm(channels, affine=False)
+        return nn.SyncBatchNorm(channels, affine=False)
     if kind == "batch":
         return nn.BatchNorm2d(channels, affine=False)
     raise UserError(f"unknown parameter-free norm '{kind}'; use one of {', '.join(PARAMETER_FREE_NORMS)}.")
@@ -103,7 +115,7 @@ def _affine_norm(kind: str, channels: int, flag: str) -> nn.Module:
     if kind == "batch":
         return nn.BatchNorm2d(channels, affine=True)
     if kind in ("sync_batch", "syncbatch"):
-        return SyncBatchNorm(channels, affine=True)
+        return nn.SyncBatchNorm(channels, affine=True)
     raise UserError(
         f"{flag}: unknown norm '{kind}'; use [spectral]instance, [spectral]batch, [spectral]sync_batch or [spectral]none."
     )
