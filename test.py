@@ -3,7 +3,6 @@
     python test.py --name RUN --dataset_mode custom --label_dir L --image_dir I --label_nc 19 --no_instance
     python test.py --name RUN ... --use_ema --compute_fid
 """
-import sys
 import time
 from pathlib import Path
 
@@ -16,11 +15,12 @@ from models.pix2pix_model import Pix2PixModel
 from options.test_options import TestOptions
 from util import fid
 from util.checkpoint import load_network
-from util.errors import UserError, user_message
+from util.errors import exits_on_user_error
 from util.html import HTMLPage
 from util.visuals import colorize_label, tensor_to_image
 
 
+@exits_on_user_error
 def main(argv=None) -> Path:
     opt = TestOptions().parse(argv)
     dataloader = data.create_dataloader(opt)
@@ -82,8 +82,4 @@ def save_result(web_dir: Path, stem: str, label: torch.Tensor, generated: torch.
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except UserError as error:
-        print(f"error: {user_message(error)}", file=sys.stderr)
-        sys.exit(1)
+    main()

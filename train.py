@@ -19,13 +19,14 @@ from options.persistence import save_run_options
 from options.train_options import TrainOptions
 from util.distributed import any_process, init_distributed, is_main, launch_local_processes, launched_by_torchrun, \
     shutdown
-from util.errors import UserError, user_message
+from util.errors import exits_on_user_error
 from util.iteration_counter import IterationCounter
 from util.run_folder import prepare_run_folder
 from util.stop_signal import StopSignal
 from util.visualizer import Visualizer
 
 
+@exits_on_user_error
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
     options = TrainOptions()
@@ -112,8 +113,4 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except UserError as error:
-        print(f"error: {user_message(error)}", file=sys.stderr)
-        sys.exit(1)
+    sys.exit(main())

@@ -26,7 +26,7 @@ from tqdm import tqdm  # noqa: E402
 from models.pix2pix_model import Pix2PixModel  # noqa: E402
 from models.trainer import Pix2PixTrainer  # noqa: E402
 from options.train_options import TrainOptions  # noqa: E402
-from util.errors import UserError, user_message  # noqa: E402
+from util.errors import exits_on_user_error  # noqa: E402
 
 COMMON = ["--dataset_mode", "custom", "--label_nc", "19", "--no_instance", "--no_vgg_loss"]
 PRESETS = {
@@ -149,6 +149,7 @@ def print_table(results: dict) -> None:
     print(f"peak memory: {memory}")
 
 
+@exits_on_user_error
 def main(argv=None):
     args = parse_args(argv)
     results = run(args)
@@ -161,8 +162,4 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except UserError as error:
-        print(f"error: {user_message(error)}", file=sys.stderr)
-        sys.exit(1)
+    main()

@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import data  # noqa: E402
 from options.train_options import TrainOptions  # noqa: E402
-from util.errors import UserError, user_message  # noqa: E402
+from util.errors import UserError, exits_on_user_error  # noqa: E402
 
 
 def parse_args(argv):
@@ -85,13 +85,10 @@ def format_table(opt, results, repeats: int) -> str:
     return "\n".join(lines)
 
 
+@exits_on_user_error
 def main(argv=None) -> int:
-    try:
-        args, opt = parse_args(sys.argv[1:] if argv is None else list(argv))
-        results = benchmark(opt, args.threads, args.repeats, args.max_batches)
-    except UserError as error:
-        print(f"error: {user_message(error)}", file=sys.stderr)
-        return 1
+    args, opt = parse_args(sys.argv[1:] if argv is None else list(argv))
+    results = benchmark(opt, args.threads, args.repeats, args.max_batches)
     print(format_table(opt, results, args.repeats))
     return 0
 

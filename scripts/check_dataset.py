@@ -16,18 +16,15 @@ from data.pix2pix_dataset import DONTCARE  # noqa: E402
 from data.validation import inspect_dataset  # noqa: E402
 from options.train_options import TrainOptions  # noqa: E402
 from util.celebamaskhq import CLASS_NAMES  # noqa: E402
-from util.errors import UserError, user_message  # noqa: E402
+from util.errors import exits_on_user_error  # noqa: E402
 
 
+@exits_on_user_error
 def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
-    try:
-        # the CPU unless asked otherwise: checking needs no GPU, and a later --gpu_ids wins
-        opt = TrainOptions().parse(["--gpu_ids", "-1", *argv])
-        dataset = data.create_dataset(opt)
-    except UserError as error:
-        print(f"error: {user_message(error)}", file=sys.stderr)
-        return 1
+    # the CPU unless asked otherwise: checking needs no GPU, and a later --gpu_ids wins
+    opt = TrainOptions().parse(["--gpu_ids", "-1", *argv])
+    dataset = data.create_dataset(opt)
     report = inspect_dataset(dataset, opt)
     print(format_summary(report, opt))
     return 1 if report.problems else 0

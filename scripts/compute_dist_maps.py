@@ -9,17 +9,16 @@ run continues where it stopped.
 import argparse
 import os
 import sys
-from multiprocessing import Pool
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from data.positional_offsets import positional_offsets  # noqa: E402
-from util.errors import UserError  # noqa: E402
+from util.errors import UserError, exits_on_user_error  # noqa: E402
+from util.parallel import run_jobs  # noqa: E402
 from util.files import atomic_write  # noqa: E402
 
 LABEL_SUFFIX = ".png"
@@ -85,26 +84,15 @@ def compute_dist_maps(label_dir: Path, out_dir: Path, normalize: bool, workers: 
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = [(label_file, out_dir / f"{label_file.stem}.npy", normalize) for label_file in label_files]
     pending = [job for job in jobs if not job[1].exists()]
-    with tqdm(total=len(pending), desc="positional maps", unit="map") as progress:
-        if workers > 1 and len(pending) > 1:
-            with Pool(workers) as pool:
-                for _ in pool.imap_unordered(write_dist_map, pending, chunksize=8):
-                    progress.update()
-        else:
-            for job in pending:
-                write_dist_map(job)
-                progress.update()
+    run_jobs(write_dist_map, pending, workers, "positional maps", "map", chunksize=8)
     return len(pending), len(jobs) - len(pending)
 
 
+@exits_on_user_error
 def main(argv=None) -> None:
     args = parse_args(argv)
     out_dir = args.out_dir or args.label_dir.parent / "dist"
-    try:
-        written, skipped = compute_dist_maps(args.label_dir, out_dir, not args.no_norm, args.workers)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    written, skipped = compute_dist_maps(args.label_dir, out_dir, not args.no_norm, args.workers)
     print(f"wrote {written} positional maps to {out_dir} (skipped {skipped} already done)")
 
 

@@ -15,7 +15,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch  # noqa: E402
 
 from util import fid  # noqa: E402
-from util.errors import UserError, user_message  # noqa: E402
+from util.errors import UserError, exits_on_user_error  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -98,17 +98,14 @@ def compare(args):
     print(f"FID: {distance:.4f}")
 
 
+@exits_on_user_error
 def main(argv=None):
     args = parse_args(argv)
     args.paths = [Path(path) for path in args.paths]
-    try:
-        if args.save_stats:
-            save_folder_statistics(args)
-        else:
-            compare(args)
-    except UserError as error:
-        print(f"error: {user_message(error)}", file=sys.stderr)
-        return 1
+    if args.save_stats:
+        save_folder_statistics(args)
+    else:
+        compare(args)
     return 0
 
 

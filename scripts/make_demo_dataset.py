@@ -23,7 +23,7 @@ from scipy import ndimage  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from util.celebamaskhq import CLASS_NAMES, colorize  # noqa: E402
-from util.errors import UserError  # noqa: E402
+from util.errors import UserError, exits_on_user_error  # noqa: E402
 
 CLASS_ID = {name: class_id for class_id, name in enumerate(CLASS_NAMES)}
 PHASES = ("train", "test")
@@ -276,6 +276,7 @@ def make_demo_dataset(out: Path, num_train: int, num_test: int, size: int, seed:
         write_sample(out, phase, f"{file_number:05d}", [seed, PHASES.index(phase), index], size)
 
 
+@exits_on_user_error
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, default=Path("datasets/demo"), help="output folder")
@@ -284,11 +285,7 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=int, default=64, help="side of images and labels in pixels")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     args = parser.parse_args(argv)
-    try:
-        make_demo_dataset(args.out, args.num_train, args.num_test, args.size, args.seed)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    make_demo_dataset(args.out, args.num_train, args.num_test, args.size, args.seed)
     print(f"wrote {args.num_train} train and {args.num_test} test samples ({args.size}×{args.size}) to {args.out}/")
 
 

@@ -22,7 +22,7 @@ import numpy as np  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.ticker import EngFormatter, FuncFormatter, LogLocator, MaxNLocator, NullFormatter  # noqa: E402
 
-from util.errors import UserError  # noqa: E402
+from util.errors import UserError, exits_on_user_error  # noqa: E402
 from util.loss_log import LossHistory, ordered_series_names, read_run, write_csv  # noqa: E402
 
 FIGURE_FORMATS = ("png", "pdf", "svg")
@@ -88,6 +88,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+@exits_on_user_error
 def main(argv: list[str] | None = None) -> None:
     """Read the runs, draw the figure, write it and the CSV, print a one-line summary.
 
@@ -95,19 +96,14 @@ def main(argv: list[str] | None = None) -> None:
         argv: arguments without the program name; None reads sys.argv.
     """
     args = parse_args(argv)
-    try:
-        check_numbers(args)
-        histories = read_runs(args.paths, args.labels, args.iters_per_epoch, args.batch_size)
-        names = selected_series(histories, args.losses)
-        check_x_axis(histories, names, args.x)
-        prefix = output_prefix(args.out)
-        rows = write_csv([only_series(history, names) for history in histories],
-                         prefix.with_name(prefix.name + ".csv"))
-        with plt.rc_context(PAPER_STYLE):  # savefig reads the font types too
-            save_figure(draw_figure(histories, names, args), prefix)
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    check_numbers(args)
+    histories = read_runs(args.paths, args.labels, args.iters_per_epoch, args.batch_size)
+    names = selected_series(histories, args.losses)
+    check_x_axis(histories, names, args.x)
+    prefix = output_prefix(args.out)
+    rows = write_csv([only_series(history, names) for history in histories], prefix.with_name(prefix.name + ".csv"))
+    with plt.rc_context(PAPER_STYLE):  # savefig reads the font types too
+        save_figure(draw_figure(histories, names, args), prefix)
     print(f"wrote {prefix}.{{{','.join(FIGURE_FORMATS)},csv}}: {plural(len(names), 'loss', 'losses')}, "
           f"{plural(len(histories), 'run', 'runs')}, {plural(rows, 'point', 'points')}")
 

@@ -22,17 +22,16 @@ import argparse
 import os
 import random
 import sys
-from multiprocessing import Pool
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 from PIL import Image, UnidentifiedImageError  # noqa: E402
-from tqdm import tqdm  # noqa: E402
 
 from util.celebamaskhq import CLASS_NAMES, colorize  # noqa: E402
-from util.errors import UserError  # noqa: E402
+from util.errors import UserError, exits_on_user_error  # noqa: E402
+from util.parallel import run_jobs  # noqa: E402
 from util.files import atomic_write  # noqa: E402
 
 IMAGE_FOLDER = "CelebA-HQ-img"
@@ -242,18 +241,6 @@ def prepare_one(job: tuple[int, Path, Path, Path, str, int]) -> None:
     _save_image(Image.fromarray(colorize(label)), vis_path, format="PNG")
 
 
-def run_jobs(jobs: list, workers: int) -> None:
-    with tqdm(total=len(jobs), desc="CelebAMask-HQ", unit="image") as progress:
-        if workers > 1 and len(jobs) > 1:
-            with Pool(workers) as pool:
-                for _ in pool.imap_unordered(prepare_one, jobs, chunksize=4):
-                    progress.update()
-        else:
-            for job in jobs:
-                prepare_one(job)
-                progress.update()
-
-
 def prepare(args: argparse.Namespace) -> str:
     """Runs the whole conversion and returns the summary line.
 
@@ -282,7 +269,7 @@ def prepare(args: argparse.Namespace) -> str:
         for image_id, phase in phases.items()
         if not all(path.exists() for path in output_paths(args.out, phase, image_id))
     ]
-    run_jobs(pending, args.workers)
+    run_jobs(prepare_one, pending, args.workers, "CelebAMask-HQ", "image")
     train_count = sum(phase == "train" for phase in phases.values())
     summary = (f"prepared {len(phases)} images: {train_count} train, {len(phases) - train_count} test "
                f"in {args.out}/ (skipped {len(phases) - len(pending)} already done)")
@@ -292,13 +279,9 @@ def prepare(args: argparse.Namespace) -> str:
     return summary
 
 
+@exits_on_user_error
 def main(argv=None) -> None:
-    args = parse_args(argv)
-    try:
-        print(prepare(args))
-    except UserError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(1)
+    print(prepare(parse_args(argv)))
 
 
 if __name__ == "__main__":

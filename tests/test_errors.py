@@ -1,5 +1,4 @@
 """Bad input stops with one clear sentence naming the culprit, exit code 1, no traceback."""
-import shutil
 
 import numpy as np
 import pytest

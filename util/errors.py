@@ -16,3 +16,19 @@ def user_message(error: BaseException) -> str:
     if text.startswith("Caught ") and marker in text:
         text = text.rsplit(marker, 1)[1]
     return text.strip()
+
+
+def exits_on_user_error(main):
+    """Decorate a command's ``main``: a UserError prints ``error: <sentence>`` to stderr and exits with 1."""
+    import functools
+    import sys
+
+    @functools.wraps(main)
+    def command(*args, **kwargs):
+        try:
+            return main(*args, **kwargs)
+        except UserError as error:
+            print(f"error: {user_message(error)}", file=sys.stderr)
+            sys.exit(1)
+
+    return command
