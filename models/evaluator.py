@@ -18,6 +18,7 @@ from tqdm import tqdm
 
 import data
 from models.ema import generator_inputs
+from options.persistence import load_size_at_test_time
 from util import fid
 from util.checkpoint import run_folder
 from util.errors import UserError
@@ -192,21 +193,6 @@ def validation_options(opt):
         # a --dist_dir holds the training labels' maps; validation maps are found beside its labels or computed
         val.dist_dir = ""
     return val
-
-
-def load_size_at_test_time(opt) -> int:
-    """``--load_size`` without the random-crop margin: what the reference's test defaults use.
-
-    The ``*_and_crop`` modes resize to ``load_size`` and crop ``crop_size`` at a random place;
-    at ``load_size = crop_size`` the resize already gives the crop size (whole square pictures;
-    scale_width/scale_shortside keep what overhangs on the long side of other shapes, cropped at
-    a place fixed per sample, the same for real and generated images and every evaluation).
-    The other modes do not crop, or crop from the stored size (``crop``), and keep their size.
-
-    Args:
-        opt: options; reads ``preprocess_mode``, ``load_size``, ``crop_size``.
-    """
-    return opt.crop_size if opt.preprocess_mode.endswith("_and_crop") else opt.load_size
 
 
 @contextmanager

@@ -38,8 +38,9 @@ ARCHITECTURE = {"netG", "ngf", "norm_G", "norm_E", "norm_mode", "add_dist", "lab
 def restored_run_options(checkpoints_dir: str, name: str, is_train: bool = True) -> dict:
     """The options saved by an earlier launch of the run, or ``{}`` for a reference run folder without them.
 
-    For testing only the architecture is taken: the training-time data handling (random crops,
-    flips, shuffling, the train phase) must not leak into test.py.
+    For testing only the architecture is taken, and the load size without the random-crop margin:
+    the training-time data handling (random crops, flips, shuffling, the train phase) must not leak
+    into test.py.
     """
     folder = Path(checkpoints_dir) / name
     yaml_file, pickle_file = folder / RUN_OPTIONS_FILE, folder / "opt.pkl"
@@ -51,7 +52,25 @@ def restored_run_options(checkpoints_dir: str, name: str, is_train: bool = True)
             values = vars(pickle.load(f))
     else:
         return {}
-    return {k: v for k, v in values.items() if k not in LAUNCH_ONLY and (is_train or k in ARCHITECTURE)}
+    restored = {k: v for k, v in values.items() if k not in LAUNCH_ONLY and (is_train or k in ARCHITECTURE)}
+    if not is_train and {"preprocess_mode", "load_size", "crop_size"} <= set(values):
+        restored["load_size"] = load_size_at_test_time(argparse.Namespace(**values))
+    return restored
+
+
+def load_size_at_test_time(opt) -> int:
+    """``--load_size`` without the random-crop margin: what the reference's test defaults use.
+
+    The ``*_and_crop`` modes resize to ``load_size`` and crop ``crop_size`` at a random place;
+    at ``load_size = crop_size`` the resize already gives the crop size (whole square pictures;
+    scale_width/scale_shortside keep what overhangs on the long side of other shapes, cropped at
+    a place fixed per sample, the same for real and generated images and every evaluation).
+    The other modes do not crop, or crop from the stored size (``crop``), and keep their size.
+
+    Args:
+        opt: options; reads ``preprocess_mode``, ``load_size``, ``crop_size``.
+    """
+    return opt.crop_size if opt.preprocess_mode.endswith("_and_crop") else opt.load_size
 
 
 def save_run_options(folder: Path, fields: dict, defaults: dict) -> None:

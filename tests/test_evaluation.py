@@ -9,7 +9,8 @@ import pytest
 import torch
 
 from conftest import DATA64, FIXTURE_FLAGS, REPO, assert_same_weights, run_script, train_flags
-from models.evaluator import best_from_eval_log, load_size_at_test_time, validation_options
+from models.evaluator import best_from_eval_log, validation_options
+from options.persistence import load_size_at_test_time
 from util import fid
 from util.errors import UserError
 

@@ -1,9 +1,12 @@
 """train.py as users run it: the seed user's commands, run folders, refusing to clobber, reference resume."""
 import re
 
+import numpy as np
 import torch
 import yaml
+from PIL import Image
 
+from util.visuals import label_colormap
 from conftest import DATA64, FIXTURE_FLAGS, copy_reference_run, load_weights, run_script, train_flags
 
 
@@ -84,6 +87,10 @@ def test_test_py_takes_the_architecture_from_the_run(tmp_path):
                         "--label_dir", DATA64 / "labels", "--image_dir", DATA64 / "images", "--gpu_ids", "-1",
                         "--results_dir", tmp_path / "results", "--how_many", "3")
     assert result.returncode == 0, result.stderr
-    # trained with random 64-px crops of 72-px resizes; tested at the saved crop size, serially, in the test phase
-    pictures = sorted((tmp_path / "results" / "arch" / "test_latest" / "images" / "synthesized_image").iterdir())
+    # trained on random 64-px crops of 72-px resizes; tested on whole 64-px resizes, serially, in the test phase
+    images = tmp_path / "results" / "arch" / "test_latest" / "images"
+    pictures = sorted((images / "synthesized_image").iterdir())
     assert [p.name for p in pictures] == ["00000.png", "00001.png", "00002.png"]
+    label = np.asarray(Image.open(DATA64 / "labels" / "00001.png"))
+    colours = label_colormap(19 + 2)[label]
+    assert np.array_equal(np.asarray(Image.open(images / "input_label" / "00001.png")), colours)
