@@ -4,7 +4,7 @@ import torch.nn.functional as F
 
 from models.networks.clade import CLADE
 from models.networks.spade import SPADE
-from models.networks.spectral_norm import SpectralNormConv2d
+from models.networks.spectral_norm import to_spectral
 
 NORM_MODES = ("spade", "clade")
 
@@ -26,11 +26,14 @@ class SPADEResnetBlock(nn.Module):
         # CLADE with instance maps appends the edge channel to each norm output (INVENTORY §2.4)
         extra = 1 if opt.norm_mode == "clade" and not opt.no_instance else 0
 
-        conv = SpectralNormConv2d if "spectral" in opt.norm_G else nn.Conv2d
-        self.conv_0 = conv(fin + extra, fmiddle, kernel_size=3, padding=1)
-        self.conv_1 = conv(fmiddle + extra, fout, kernel_size=3, padding=1)
+        self.conv_0 = nn.Conv2d(fin + extra, fmiddle, kernel_size=3, padding=1)
+        self.conv_1 = nn.Conv2d(fmiddle + extra, fout, kernel_size=3, padding=1)
         if self.learned_shortcut:
-            self.conv_s = conv(fin + extra, fout, kernel_size=1, bias=False)
+            self.conv_s = nn.Conv2d(fin + extra, fout, kernel_size=1, bias=False)
+        if "spectral" in opt.norm_G:  # after all three convs are built, as the reference draws its random numbers
+            for name in ("conv_0", "conv_1", "conv_s"):
+                if hasattr(self, name):
+                    to_spectral(getattr(self, name))
 
         config = opt.norm_G.replace("spectral", "")
         self.norm_0 = conditional_norm(config, fin, opt)

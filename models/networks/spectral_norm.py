@@ -14,13 +14,16 @@ EPS = 1e-12
 
 
 class SpectralNormConv2d(nn.Conv2d):
-    """A ``Conv2d`` whose weight is divided by its largest singular value (Miyato et al. 2018)."""
+    """A ``Conv2d`` whose weight is divided by its largest singular value (Miyato et al. 2018).
 
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
+    Made from a built conv by ``to_spectral``, which draws the power-iteration vectors exactly as
+    the legacy function does, so a network consumes the random stream as the reference's does.
+    """
+
+    def _make_spectral(self) -> None:
         weight = self.weight.detach()
-        del self.weight
         bias = self.bias
+        del self.weight
         del self.bias  # re-registered first: the legacy layout lists bias before weight_orig
         self.register_parameter("bias", bias)
         self.weight_orig = nn.Parameter(weight)
@@ -53,12 +56,7 @@ class SpectralNormConv2d(nn.Conv2d):
 
 
 def to_spectral(conv: nn.Conv2d) -> SpectralNormConv2d:
-    """The spectrally normalised twin of a plain conv, starting from its weights."""
-    spectral = SpectralNormConv2d(conv.in_channels, conv.out_channels, conv.kernel_size, stride=conv.stride,
-                                  padding=conv.padding, dilation=conv.dilation, groups=conv.groups,
-                                  bias=conv.bias is not None, padding_mode=conv.padding_mode)
-    with torch.no_grad():
-        spectral.weight_orig.copy_(conv.weight)
-        if conv.bias is not None:
-            spectral.bias.copy_(conv.bias)
-    return spectral
+    """Turn a built ``Conv2d`` into a ``SpectralNormConv2d`` in place (its weights kept), and return it."""
+    conv.__class__ = SpectralNormConv2d
+    conv._make_spectral()
+    return conv
