@@ -5,6 +5,7 @@ import sys
 import torch
 
 from conftest import REPO, load_weights, run_script, train_flags
+from util.distributed import launch_local_processes
 
 # GAN training amplifies float rounding (a single process on 1 vs 2 threads differs by ~5e-4 after
 # two iterations); a wrong data shard, unsynchronised batch norm or lost optimizer state is far larger
@@ -51,3 +52,12 @@ def test_two_processes_match_one_and_resume(tmp_path):
         ["1_net_D.pth", "1_net_G.pth", "2_net_D.pth", "2_net_G.pth", "latest_net_D.pth", "latest_net_G.pth",
          "latest_training_state.pth"])
     assert len(torch.load(folder / "latest_training_state.pth", weights_only=False)["rng"]) == 2
+
+
+def test_local_launcher_starts_one_process_per_gpu_id(tmp_path, monkeypatch):
+    monkeypatch.setenv("OUT", str(tmp_path))
+    script = "import os, pathlib; pathlib.Path(os.environ['OUT'], os.environ['RANK']).write_text(" \
+             "os.environ['WORLD_SIZE'] + os.environ['LOCAL_RANK'])"
+    assert launch_local_processes([0, 1], ["-c", script]) == 0
+    assert (tmp_path / "0").read_text() == "20" and (tmp_path / "1").read_text() == "21"
+    assert launch_local_processes([0, 1], ["-c", "import os, sys; sys.exit(int(os.environ['RANK']) * 3)"]) == 3

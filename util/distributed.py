@@ -2,6 +2,7 @@
 ``--gpu_ids 0,1,...`` on one machine. Rank 0 alone logs, saves and evaluates.
 """
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -79,10 +80,15 @@ def launch_local_processes(gpu_ids: list[int], argv: list[str]) -> int:
         env = dict(os.environ, RANK=str(rank), LOCAL_RANK=str(rank), WORLD_SIZE=str(len(gpu_ids)),
                    LOCAL_WORLD_SIZE=str(len(gpu_ids)), MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
         children.append(subprocess.Popen([sys.executable, *argv], env=env))
+    # SIGTERM is passed on so every process saves and stops; Ctrl-C reaches the children from the terminal
+    previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, lambda signum, frame: [c.send_signal(signum)
+                                                                                   for c in children]),
+                signal.SIGINT: signal.signal(signal.SIGINT, signal.SIG_IGN)}
     try:
         codes = [child.wait() for child in children]
-    except KeyboardInterrupt:  # Ctrl-C reaches the children too; they save and stop
-        codes = [child.wait() for child in children]
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return next((code for code in codes if code), 0)
 
 
