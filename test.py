@@ -38,15 +38,12 @@ def main(argv=None) -> Path:
     with tqdm(total=total, desc="test", unit="img") as progress:
         for batch in dataloader:
             generated = model.inference(batch)
+            kept = min(generated.size(0), total - written)
             if opt.compute_fid:  # the statistics of exactly the pictures written
-                kept = min(generated.size(0), total - written)
                 real.add(batch["image"][:kept])
                 fake.add(fid.as_saved_8bit(generated[:kept]))
-            for b in range(generated.size(0)):
-                if written >= total:
-                    break
-                stem = Path(batch["path"][b]).stem
-                save_result(web_dir, stem, batch["label"][b], generated[b], opt, page)
+            for b in range(kept):
+                save_result(web_dir, Path(batch["path"][b]).stem, batch["label"][b], generated[b], opt, page)
                 written += 1
                 progress.update(1)
             if written >= total:

@@ -63,7 +63,7 @@ class GeneratorEMA:
 
         Args:
             generator_inputs (iterable of dict): keyword arguments of the generator's forward, one
-                dict per batch (``generator_inputs(model, batch)``).
+                dict per batch (``Pix2PixModel.generator_inputs(batch)``).
         """
         norms = [m for m in self.generator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
         if not norms:
@@ -87,15 +87,3 @@ class GeneratorEMA:
     def state_dict(self) -> dict:
         return self.generator.state_dict()
 
-
-def generator_inputs(model, batch: dict) -> dict:
-    """The keyword arguments of ``model.netG`` (or a copy of it) for a data batch.
-
-    Args:
-        model (Pix2PixModel): assembles the semantic map and, under ``--use_vae``, encodes the
-            real image into the latent code, as ``model.inference`` does.
-        batch (dict): a batch from the data loader.
-    """
-    semantics, real, dist = model.preprocess_input(batch)
-    z = model.encode_z(real)[0] if model.opt.use_vae else None
-    return {"seg": semantics, "z": z, "input_dist": dist}

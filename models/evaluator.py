@@ -17,7 +17,6 @@ import torch.nn as nn
 from tqdm import tqdm
 
 import data
-from models.ema import generator_inputs
 from options.persistence import load_size_at_test_time
 from util import fid
 from util.checkpoint import run_folder
@@ -95,7 +94,7 @@ class FIDEvaluator:
         networks = [generator] + ([model.netE] if model.opt.use_vae else [])
         with evaluation_mode(*networks), torch.no_grad():
             for batch in tqdm(self.dataloader, desc=f"FID epoch {epoch}", unit="batch", leave=False):
-                fake.add(fid.as_saved_8bit(generator(**generator_inputs(model, batch))))
+                fake.add(fid.as_saved_8bit(generator(**model.generator_inputs(batch))))
         return fake
 
     # ---- real statistics -----------------------------------------------------------------------------

@@ -137,8 +137,21 @@ class Pix2PixModel(nn.Module):
         if self.opt.use_vae:
             z, mu, logvar = self.encode_z(real_image)
         with self.autocast():
-            fake = self.runners["G"](semantics, z=z, input_dist=dist)
+            fake = self.runners["G"](**self._inputs_of_generator(semantics, z, dist))
         return fake, mu, logvar
+
+    def generator_inputs(self, data: dict) -> dict:
+        """The keyword arguments of ``netG`` (or of a copy of it, such as the averaged one) for a batch.
+
+        Under ``--use_vae`` the latent code is sampled from the encoder, as ``inference`` does.
+        """
+        semantics, real, dist = self.preprocess_input(data)
+        z = self.encode_z(real)[0] if self.opt.use_vae else None
+        return self._inputs_of_generator(semantics, z, dist)
+
+    @staticmethod
+    def _inputs_of_generator(semantics, z, dist) -> dict:
+        return {"seg": semantics, "z": z, "input_dist": dist}
 
     @torch.no_grad()
     def inference(self, data: dict) -> torch.Tensor:

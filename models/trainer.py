@@ -10,7 +10,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 import data
-from models.ema import GeneratorEMA, generator_inputs
+from models.ema import GeneratorEMA
 from models.networks.normalization import GlooSyncBatchNorm, replace_batch_norms
 from models.pix2pix_model import amp_dtype
 from util import checkpoint
@@ -129,7 +129,7 @@ class Pix2PixTrainer:
                 # a loader of its own (its order fixed by the seed): the training loader's position stays put
                 self.ema_batches = data.create_dataloader(self.opt, self.dataset)
             batches = islice(self.ema_batches, self.opt.ema_bn_batches)
-            self.ema.refresh_batch_norm(generator_inputs(self.model, batch) for batch in batches)
+            self.ema.refresh_batch_norm(self.model.generator_inputs(batch) for batch in batches)
         return self.ema.generator
 
     # ---- checkpoints -------------------------------------------------------------------------------
