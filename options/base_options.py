@@ -87,6 +87,9 @@ class BaseOptions:
         clade.add_argument("--eval_dims", type=int, default=2048, choices=(64, 192, 768, 2048),
                            help="dimensionality of the Inception features used for FID")
         clade.add_argument("--eval_epoch_freq", type=int, default=10, help="compute FID every N epochs")
+        clade.add_argument("--fid_weights", type=str, default="",
+                           help="local FID Inception weights (pt_inception-2015-12-05-6726825d.pth); "
+                                "default: torch hub's cache, downloading there if needed")
 
         speed = parser.add_argument_group("performance")
         speed.add_argument("--amp_dtype", type=str, default="auto", choices=("auto", "bf16", "fp16"),

@@ -15,9 +15,6 @@ class TestOptions(BaseOptions):
         parser.add_argument("--compute_fid", action="store_true",
                             help="also compute the FID of the pictures against the real images of the same "
                                  "samples; appended to [results_dir]/[name]/[phase]_[which_epoch]/fid.txt")
-        parser.add_argument("--fid_weights", type=str, default="",
-                            help="local FID Inception weights (pt_inception-2015-12-05-6726825d.pth); "
-                                 "default: torch hub's cache, downloading there if needed")
         parser.set_defaults(preprocess_mode="scale_width_and_crop", crop_size=256, load_size=256,
                             display_winsize=256, serial_batches=True, no_flip=True, phase="test")
         return parser

@@ -47,9 +47,6 @@ class TrainOptions(BaseOptions):
         losses.add_argument("--lambda_kld", type=float, default=0.05, help="weight of the KL divergence (--use_vae)")
 
         evaluation = parser.add_argument_group("evaluation (--train_eval) and weight averaging")
-        evaluation.add_argument("--fid_weights", type=str, default="",
-                                help="local FID Inception weights (pt_inception-2015-12-05-6726825d.pth); "
-                                     "default: torch hub's cache, downloading there if needed")
         evaluation.add_argument("--eval_real_stats", type=str, default="",
                                 help="FID statistics (.npz with mu, sigma) of the real validation images; default: "
                                      "computed once and cached as [checkpoints_dir]/[name]/fid_real_stats_[dims].npz")
