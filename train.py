@@ -12,13 +12,13 @@ from tqdm import tqdm
 
 import data
 from data.validation import validate_dataset
-from models.evaluator import FIDEvaluator
+from models.evaluator import FIDEvaluator, evaluation_due
 from models.pix2pix_model import Pix2PixModel
 from models.trainer import Pix2PixTrainer
 from options.persistence import save_run_options
 from options.train_options import TrainOptions
-from util.distributed import any_process, init_distributed, is_main, launch_local_processes, launched_by_torchrun, \
-    shutdown
+from util.distributed import any_process, collectives_failing_as_user_errors, init_distributed, is_main, \
+    launch_workers, launched_by_torchrun, mean_over_processes, run_on_main, shutdown
 from util.errors import exits_on_user_error
 from util.iteration_counter import IterationCounter
 from util.run_folder import prepare_run_folder
@@ -32,16 +32,21 @@ def main(argv=None) -> int:
     options = TrainOptions()
     opt = options.parse(argv)
     if len(opt.gpu_ids) > 1 and not launched_by_torchrun():
-        return launch_local_processes(opt.gpu_ids, [__file__, *argv])
+        return launch_workers(len(opt.gpu_ids), [__file__, *argv])
     init_distributed(opt)
-    folder = prepare_run_folder(opt) if is_main(opt) else None
+    with collectives_failing_as_user_errors(opt):
+        return train(opt, options)
+
+
+def train(opt, options) -> int:
+    folder = run_on_main(opt, "preparing the run folder", lambda: prepare_run_folder(opt))
     torch.manual_seed(opt.seed + opt.rank)
     dataloader = data.create_dataloader(opt, rank=opt.rank, world_size=opt.world_size)
     sampler, dataset_size = dataloader.batch_sampler, len(dataloader.dataset)
-    if is_main(opt) and not opt.no_validation:
-        validate_dataset(dataloader.dataset, opt)
+    if not opt.no_validation:
+        run_on_main(opt, "the dataset check", lambda: validate_dataset(dataloader.dataset, opt))
     # missing Inception weights or validation data stop the run now, not after an epoch
-    evaluator = FIDEvaluator(opt) if opt.train_eval and is_main(opt) else None
+    evaluator = run_on_main(opt, "loading the FID evaluation", lambda: FIDEvaluator(opt)) if opt.train_eval else None
     model = Pix2PixModel(opt).to(opt.device)
     trainer = Pix2PixTrainer(opt, model, dataloader.dataset, evaluator)
     counter = IterationCounter(opt)
@@ -76,7 +81,7 @@ def main(argv=None) -> int:
             last = now
             progress.update(1)
             if counter.needs_printing(batch_size):
-                losses = {k: v.item() for k, v in trainer.latest_losses().items()}
+                losses = mean_over_processes(trainer.latest_losses(), opt)
                 progress.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
                 visualizer.print_losses(epoch, counter.epoch_images, losses, seconds / batch_size,
                                         counter.iterations, trainer.current_learning_rates(), batch_size / seconds)
@@ -90,8 +95,8 @@ def main(argv=None) -> int:
                 break
         if stopping:
             break
-        if evaluator is not None and evaluator.is_due(epoch):
-            evaluator.evaluate(trainer, counter, visualizer)
+        if opt.train_eval and evaluation_due(opt, epoch):  # rank 0 evaluates, the others wait
+            run_on_main(opt, "the FID evaluation", lambda: evaluator.evaluate(trainer, counter, visualizer))
         counter.end_epoch()
         if epoch % opt.save_epoch_freq == 0 or epoch == counter.total_epochs:
             trainer.save("latest", counter)

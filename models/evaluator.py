@@ -58,11 +58,6 @@ class FIDEvaluator:
         self.best_fid, self.best_epoch = math.inf, None
         restore_rng_states(rng_states)
 
-    # ---- when and what -------------------------------------------------------------------------------
-    def is_due(self, epoch: int) -> bool:
-        """Every ``--eval_epoch_freq`` epochs and at the final epoch."""
-        return epoch % self.opt.eval_epoch_freq == 0 or epoch == self.opt.niter + self.opt.niter_decay
-
     def evaluate(self, trainer, counter, visualizer) -> float:
         """FID of the generator (the averaged one under ``--ema_decay``) on the validation set.
 
@@ -159,6 +154,11 @@ class FIDEvaluator:
             state = best_from_eval_log(self.folder / EVAL_LOG) or best_from_clade_file(self.folder / CLADE_BEST_FILE)
         if state is not None:
             self.best_fid, self.best_epoch = state["best_fid"], state["best_epoch"]
+
+
+def evaluation_due(opt, epoch: int) -> bool:
+    """Every ``--eval_epoch_freq`` epochs and at the final epoch."""
+    return epoch % opt.eval_epoch_freq == 0 or epoch == opt.niter + opt.niter_decay
 
 
 def validation_options(opt):

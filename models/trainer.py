@@ -142,9 +142,10 @@ class Pix2PixTrainer:
     def save(self, which: str, counter: IterationCounter) -> None:
         """Weights in the reference's files (and ``G_ema``); for ``latest`` also the training state and ``iter.txt``.
 
-        Called by every process (the RNG states of all are gathered); only rank 0 writes.
+        ``latest`` is saved by every process at the same point (the RNG states of all are
+        gathered); other checkpoints (``best`` by rank 0 alone) hold no collective. Only rank 0 writes.
         """
-        rng_states = gather_objects(capture_rng_states(), self.opt)
+        rng_states = gather_objects(capture_rng_states(), self.opt) if which == "latest" else None
         if not is_main(self.opt):
             return
         for label, network in self.networks().items():

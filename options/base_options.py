@@ -28,6 +28,9 @@ class BaseOptions:
         basic.add_argument("--name", type=str, default="label2coco",
                            help="name of the experiment: decides where samples and models are stored")
         basic.add_argument("--gpu_ids", type=str, default="0", help="gpu ids, e.g. 0  0,1,2  0,2; -1 for the CPU")
+        basic.add_argument("--dist_timeout", type=int, default=1800,
+                           help="seconds a process waits for the others (e.g. while process 0 alone evaluates FID) "
+                                "before the run stops with an error")
         basic.add_argument("--checkpoints_dir", type=str, default="./checkpoints", help="models are saved here")
         basic.add_argument("--model", type=str, default="pix2pix", choices=("pix2pix",), help="which model to use")
         basic.add_argument("--norm_G", type=str, default="spectralinstance", help="generator norm, e.g. spectralspadesyncbatch3x3")

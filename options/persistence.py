@@ -13,6 +13,8 @@ RUN_OPTIONS_FILE = "options.yaml"
 # options that describe this launch, not the run: never taken from a saved run
 LAUNCH_ONLY = {"name", "checkpoints_dir", "continue_train", "config", "load_from_opt_file", "isTrain",
                "semantic_nc", "device", "start_over"}
+# the machine's resources: a run started on four GPUs resumes on the GPUs and loader processes it is given now
+MACHINE = {"gpu_ids", "nThreads", "dist_timeout"}
 
 
 def load_config(path: str) -> dict:
@@ -52,7 +54,8 @@ def restored_run_options(checkpoints_dir: str, name: str, is_train: bool = True)
             values = vars(pickle.load(f))
     else:
         return {}
-    restored = {k: v for k, v in values.items() if k not in LAUNCH_ONLY and (is_train or k in ARCHITECTURE)}
+    restored = {k: v for k, v in values.items()
+                if k not in LAUNCH_ONLY | MACHINE and (is_train or k in ARCHITECTURE)}
     if not is_train and {"preprocess_mode", "load_size", "crop_size"} <= set(values):
         restored["load_size"] = load_size_at_test_time(argparse.Namespace(**values))
     return restored

@@ -28,7 +28,8 @@ def exits_on_user_error(main):
         try:
             return main(*args, **kwargs)
         except UserError as error:
-            print(f"error: {user_message(error)}", file=sys.stderr)
+            if str(error):  # an empty one: another process already said what went wrong
+                print(f"error: {user_message(error)}", file=sys.stderr)
             sys.exit(1)
 
     return command

@@ -12,6 +12,7 @@ import torch.distributed as dist
 import torch.nn as nn
 
 from models.networks.spectral_norm import to_spectral
+from util.distributed import all_reduce
 from util.errors import UserError
 
 PARAMETER_FREE_NORMS = ("instance", "batch", "syncbatch")
@@ -38,15 +39,11 @@ class _AllReduceSum(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, tensor):
-        tensor = tensor.clone()
-        dist.all_reduce(tensor)
-        return tensor
+        return all_reduce(tensor)
 
     @staticmethod
     def backward(ctx, grad):
-        grad = grad.clone()
-        dist.all_reduce(grad)
-        return grad
+        return all_reduce(grad)
 
 
 class GlooSyncBatchNorm(nn.BatchNorm2d):
@@ -54,12 +51,17 @@ class GlooSyncBatchNorm(nn.BatchNorm2d):
 
     PyTorch's ``nn.SyncBatchNorm`` only synchronises on GPUs and DistributedDataParallel refuses
     it on the CPU, so CPU runs swap it for this (``replace_batch_norms``); the state_dict keys
-    are those of any batch norm.
+    are those of any batch norm. As every batch norm of PyTorch, it computes in fp32 under
+    autocast (sums of squares in bf16 lose most of their digits) and returns the input's dtype.
     """
 
     def forward(self, x):
         if not (self.training and dist.is_initialized() and dist.get_world_size() > 1):
             return super().forward(x)
+        with torch.autocast(x.device.type, enabled=False):
+            return self._synchronised(x.float()).to(x.dtype)
+
+    def _synchronised(self, x):
         count = torch.tensor([x.numel() / x.size(1)], dtype=x.dtype)
         moments = _AllReduceSum.apply(torch.cat((x.sum(dim=(0, 2, 3)), (x * x).sum(dim=(0, 2, 3)), count)))
         channels, total = x.size(1), moments[-1]
