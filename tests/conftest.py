@@ -20,9 +20,16 @@ FIXTURE_FLAGS = ["--gpu_ids", "-1", "--dataset_mode", "custom", "--label_nc", "1
 
 
 def run_script(script: str, *args, cwd=REPO, timeout=600) -> subprocess.CompletedProcess:
-    """Run ``python <script> args`` from the repository in a fresh interpreter."""
+    """Run ``python <script> args`` from the repository in a fresh interpreter.
+
+    With ``TEST_GPU_IDS`` set (``scripts/gpu_check.sh``), ``--gpu_ids -1`` becomes ``--gpu_ids $TEST_GPU_IDS``.
+    """
     env = dict(os.environ, PYTHONUNBUFFERED="1")
-    return subprocess.run([sys.executable, str(REPO / script), *map(str, args)], cwd=cwd, env=env,
+    args = [str(arg) for arg in args]
+    if os.environ.get("TEST_GPU_IDS"):
+        args = [os.environ["TEST_GPU_IDS"] if arg == "-1" and previous == "--gpu_ids" else arg
+                for previous, arg in zip([""] + args, args)]
+    return subprocess.run([sys.executable, str(REPO / script), *args], cwd=cwd, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
