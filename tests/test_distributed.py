@@ -272,3 +272,16 @@ def test_stopping_the_launcher_leaves_no_worker_and_saves(tmp_path, sig):
     if sig != signal.SIGKILL:
         assert launcher.returncode == 0, stderr
         assert f"the launcher got {sig.name}: every process was asked to save and stop." in stderr
+
+
+def test_a_global_batch_that_the_processes_cannot_share_names_batch_sizes_that_fit(monkeypatch):
+    import argparse
+
+    from util.errors import UserError
+
+    monkeypatch.setattr(distributed, "die_with_launcher", lambda: None)
+    monkeypatch.setenv("WORLD_SIZE", "3")
+    monkeypatch.setenv("RANK", "0")
+    with pytest.raises(UserError, match=r"--batchSize 4 \(the global batch\) cannot be shared equally by 3 processes; "
+                                        r"pass --batchSize 3 or 6"):
+        distributed.init_distributed(argparse.Namespace(batchSize=4, gpu_ids=[], dist_timeout=60))

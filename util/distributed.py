@@ -44,8 +44,10 @@ def init_distributed(opt) -> None:
     opt.rank, opt.world_size = int(os.environ["RANK"]), int(os.environ["WORLD_SIZE"])
     local_rank = int(os.environ.get("LOCAL_RANK", "0"))
     if opt.batchSize % opt.world_size:
-        raise UserError(f"--batchSize {opt.batchSize} must be divisible by the {opt.world_size} processes "
-                        f"(each takes an equal share of the global batch).")
+        lower, upper = (opt.batchSize // opt.world_size) * opt.world_size, -(-opt.batchSize // opt.world_size) * opt.world_size
+        suggestion = f"{lower} or {upper}" if lower else f"{upper}"
+        raise UserError(f"--batchSize {opt.batchSize} (the global batch) cannot be shared equally by "
+                        f"{opt.world_size} processes; pass --batchSize {suggestion}, or as many processes as divide it.")
     if opt.gpu_ids:
         gpu = opt.gpu_ids[local_rank] if local_rank < len(opt.gpu_ids) else local_rank
         torch.cuda.set_device(gpu)
