@@ -3,6 +3,13 @@
     python scripts/benchmark.py --preset celebamaskhq-clade
     python scripts/benchmark.py --preset toy-spade --repeats 5 --json toy.json
     python scripts/benchmark.py --preset celebamaskhq-clade -- --batchSize 4 --use_amp   # any train.py flags
+    python scripts/benchmark.py --preset toy-clade --reference ../CLADE --rounds 3 --whole_run_epochs 20
+
+With ``--reference DIR`` (a checkout of github.com/tzt101/CLADE; ``scripts/reference_code.py``
+says how it is run) the reference's training step and inference, and with ``--whole_run_epochs``
+both whole ``train.py`` runs on 16 demo images, are timed beside ours in fresh processes,
+alternating which goes first, and the table gives ours/reference ratios of the medians. The
+preset's flags go to both; flags after ``--`` to ours only (e.g. ``-- --channels_last``).
 
 One training iteration is a G step plus a D step (the D step includes a no-grad G forward), on
 synthetic batches of the configured size, so data loading is excluded (as in the reference's
@@ -14,7 +21,9 @@ import json
 import platform
 import resource
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -52,6 +61,11 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats (median, min, max over them)")
     parser.add_argument("--skip_inference", action="store_true", help="time training only")
     parser.add_argument("--json", type=str, default="", help="also write the figures to this JSON file")
+    parser.add_argument("--reference", type=str, default="",
+                        help="a checkout of the reference code: time it beside ours, alternating")
+    parser.add_argument("--rounds", type=int, default=3, help="with --reference: alternating rounds")
+    parser.add_argument("--whole_run_epochs", type=int, default=0,
+                        help="with --reference: also time both whole train.py runs of this many epochs")
     parser.add_argument("flags", nargs="*", help="train.py flags after --, added to the preset's")
     return parser.parse_args(argv)
 
@@ -149,9 +163,85 @@ def print_table(results: dict) -> None:
     print(f"peak memory: {memory}")
 
 
+def side_by_side(args) -> dict:
+    """Ours and the reference in fresh processes, alternating: {work: {"ours": [...], "reference": [...]}}."""
+    work = Path(tempfile.mkdtemp(prefix="benchmark_"))
+    device = ["--gpu_ids", "0" if torch.cuda.is_available() else "-1"]
+    shared = [*PRESETS[args.preset], *device, "--checkpoints_dir", str(work / "checkpoints")]
+    data = demo_data(work, shared)  # the reference's custom mode asks for folders even to time a step
+    figures = {}
+    for round_index in tqdm(range(args.rounds), desc="side by side", unit="round"):
+        for side in ("ours", "reference")[::1 if round_index % 2 == 0 else -1]:
+            name = f"{side}_{round_index}"
+            for phase, seconds in step_seconds(side, args, [*shared, *data], work / f"{name}.json").items():
+                figures.setdefault(phase, {"ours": [], "reference": []})[side].append(seconds)
+            if args.whole_run_epochs:
+                command = side_command(side, args, "train.py")
+                started = time.perf_counter()
+                subprocess.run([*command, *shared, *data, "--name", name, "--niter", str(args.whole_run_epochs)],
+                               check=True, capture_output=True)
+                figures.setdefault("whole train.py", {"ours": [], "reference": []})[side].append(
+                    time.perf_counter() - started)
+    return figures
+
+
+def side_command(side: str, args, work: str) -> list[str]:
+    scripts = Path(__file__).resolve().parent
+    if side == "reference":
+        return [sys.executable, str(scripts / "reference_code.py"), args.reference, "train" if work == "train.py" else work]
+    return [sys.executable, str(scripts.parent / "train.py")] if work == "train.py" else [sys.executable, __file__]
+
+
+def step_seconds(side: str, args, reference_flags: list[str], output: Path) -> dict:
+    """{phase: seconds per iteration} of one fresh process (training step, inference, peak memory)."""
+    timing = ["--iterations", str(args.iterations), "--warmup", str(args.warmup), "--repeats", "1",
+              "--json", str(output)]
+    if side == "reference":
+        subprocess.run([*side_command(side, args, "step"), *timing, *reference_flags, "--name", "step"], check=True,
+                       capture_output=True)
+        figures = json.loads(output.read_text())
+        return {"training step": figures["training"][0], "inference": figures["inference"][0],
+                "peak RSS (GiB)": figures["peak_rss_gib"]}
+    subprocess.run([*side_command(side, args, "step"), "--preset", args.preset, *timing, "--", *args.flags],
+                   check=True, capture_output=True)
+    figures = json.loads(output.read_text())
+    return {"training step": figures["training"]["seconds_per_iteration"]["median"],
+            "inference": figures["inference"]["seconds_per_iteration"]["median"],
+            "peak RSS (GiB)": figures["peak_memory_gib"]["cpu_rss"]}
+
+
+def demo_data(work: Path, shared: list[str]) -> list[str]:
+    """16 demo faces at the preset's crop size; the data flags for both codes."""
+    size = shared[shared.index("--crop_size") + 1]
+    script = Path(__file__).resolve().parent / "make_demo_dataset.py"
+    subprocess.run([sys.executable, str(script), "--out", str(work / "demo"), "--num_train", "16", "--num_test", "1",
+                    "--size", size], check=True, capture_output=True)
+    return ["--label_dir", str(work / "demo/train/labels"), "--image_dir", str(work / "demo/train/images")]
+
+
+def print_side_by_side(figures: dict, args) -> None:
+    print(f"{args.preset}, ours with {' '.join(args.flags) or 'no extra flags'}; {args.rounds} alternating rounds, "
+          f"{time.strftime('%Y-%m-%d')}, {platform.processor() or platform.machine()}, torch {torch.__version__}")
+    print(f"command: python scripts/benchmark.py {' '.join(sys.argv[1:])}")
+    print(f"{'work':<16} {'ours median (min-max)':>26} {'reference median (min-max)':>28} {'ours/reference':>15}")
+    for work, sides in figures.items():
+        ours, theirs = sides["ours"], sides["reference"]
+        cells = [f"{statistics.median(v):.3f} ({min(v):.3f}-{max(v):.3f})" for v in (ours, theirs)]
+        print(f"{work:<16} {cells[0]:>26} {cells[1]:>28} {statistics.median(ours) / statistics.median(theirs):>15.2f}")
+
+
 @exits_on_user_error
 def main(argv=None):
     args = parse_args(argv)
+    if args.reference:
+        figures = side_by_side(args)
+        print_side_by_side(figures, args)
+        if args.json:
+            Path(args.json).write_text(json.dumps(figures, indent=2))
+        step = figures["training step"]
+        print(f"benchmark {args.preset}: ours/reference training step "
+              f"{statistics.median(step['ours']) / statistics.median(step['reference']):.2f}")
+        return
     results = run(args)
     print_table(results)
     if args.json:
