@@ -45,6 +45,8 @@ def main(argv=None) -> None:
     server = uvicorn.Server(uvicorn.Config(create_app(opt, engine, samples, classes), log_level="warning"))
     try:
         server.run(sockets=[listening])
+    except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown
+        pass
     finally:
         engine.close()
     mean = engine.seconds_spent / max(engine.pictures_made, 1)

@@ -26,6 +26,7 @@ const state = {
 // ---- the label map ----------------------------------------------------------------------------
 
 function snapshot() {
+  if (!state.ids) return;
   state.undo.push(state.ids.slice());
   if (state.undo.length > HISTORY_LIMIT) state.undo.shift();
   state.redo = [];
