@@ -42,7 +42,8 @@ def main(argv=None) -> None:
     print(f"editor of run {opt.name} (epoch {opt.which_epoch}{', EMA' if opt.use_ema else ''}, "
           f"{engine.size[0]}×{engine.size[1]}, {len(classes)} classes) at http://{host}:{port}/  (Ctrl-C stops it)",
           flush=True)
-    server = uvicorn.Server(uvicorn.Config(create_app(opt, engine, samples, classes), log_level="warning"))
+    app = create_app(opt, engine, samples, classes)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     try:
         server.run(sockets=[listening])
     except KeyboardInterrupt:  # uvicorn re-raises Ctrl-C after its graceful shutdown

@@ -5,6 +5,7 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -291,3 +292,36 @@ def test_concurrent_requests_queue_on_one_worker(editor_url):
         answers = list(pool.map(lambda _: post(f"{editor_url}api/generate", png_of(ids)), range(8)))
     assert [status for status, _ in answers] == [200] * 8
     assert len({body for _, body in answers}) == 1  # the same label gives the same picture, whatever the order
+
+
+def test_busy_port_and_bad_class_names_stop_the_editor_with_one_sentence(editor_run, tmp_path):
+    flags = ["--name", "tiny", "--checkpoints_dir", editor_run / "checkpoints", "--gpu_ids", "-1"]
+    names = tmp_path / "names.txt"
+    names.write_text("sky\ntree\n")
+    wrong_names = run_script("scripts/editor.py", *flags, "--class_names", names)
+    assert wrong_names.returncode == 1 and "Traceback" not in wrong_names.stderr
+    assert f"--class_names file {names} has 2 names but the run has 19 classes" in wrong_names.stderr
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        busy = run_script("scripts/editor.py", *flags, "--port", port)
+    assert busy.returncode == 1 and "Traceback" not in busy.stderr
+    assert f"cannot serve on 127.0.0.1:{port}" in busy.stderr and "pass another --port" in busy.stderr
+
+
+def test_palette_names_come_from_the_names_file_the_dataset_mode_or_the_ids(tmp_path):
+    from argparse import Namespace
+
+    from editor.classes import run_classes
+
+    celeba = run_classes(Namespace(label_nc=19, contain_dontcare_label=False, dataset_mode="celebamaskhq"))
+    assert (celeba[HAIR].name, celeba[HAIR].colour) == ("hair", (0, 0, 204))
+    custom = run_classes(Namespace(label_nc=3, contain_dontcare_label=True, dataset_mode="custom"))
+    assert [c.name for c in custom] == ["class 0", "class 1", "class 2", "dontcare"]
+    names = tmp_path / "names.txt"
+    names.write_text("sky\n\ntree\nwater\n")
+    named = run_classes(Namespace(label_nc=3, contain_dontcare_label=False, dataset_mode="custom"), str(names))
+    assert [c.name for c in named] == ["sky", "tree", "water"]
+    assert len({c.colour for c in named}) == 3

@@ -213,6 +213,7 @@ async function showPicture(blob, strokeEndedAt, generationSeconds) {
   const latency = strokeEndedAt ? (performance.now() - strokeEndedAt) / 1000 : null;
   picture.dataset.generation = String(Number(picture.dataset.generation) + 1);
   picture.dataset.latency = latency === null ? "" : latency.toFixed(3);
+  picture.dataset.generationSeconds = generationSeconds.toFixed(3);
   $("download-picture").disabled = false;
   showStatus(latency === null
     ? `picture generated in ${generationSeconds.toFixed(2)} s`
@@ -294,8 +295,7 @@ function buildStrip(count) {
 }
 
 function sizeDisplays(width, height) {
-  const scale = Math.max(width, height) <= DISPLAY_SIDE
-    ? Math.floor(DISPLAY_SIDE / Math.max(width, height)) : DISPLAY_SIDE / Math.max(width, height);
+  const scale = DISPLAY_SIDE / Math.max(width, height);
   for (const element of [$("label-canvas"), $("picture")]) {
     element.style.width = `${width * scale}px`;
     element.style.height = `${height * scale}px`;
