@@ -24,7 +24,8 @@ def decode_label_png(payload: bytes, size: tuple[int, int], label_nc: int, dontc
         dontcare: whether the run has a dontcare class (``--contain_dontcare_label``).
     """
     if not payload.startswith(PNG_SIGNATURE):
-        raise RejectedRequest(415, "the label is not a PNG file; send the label map as a single-channel PNG of class ids.")
+        raise RejectedRequest(415, "the label is not a PNG file; send the label map as a single-channel PNG of "
+                                   "class ids.")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)

@@ -14,8 +14,8 @@ class EditorOptions(TestOptions):
                             help="address to serve on; 0.0.0.0 lets other machines reach the editor")
         editor.add_argument("--port", type=int, default=7860, help="port to serve on; 0 picks a free one")
         editor.add_argument("--class_names", type=str, default="",
-                            help="text file of class names, one a line in id order (default: CelebAMask-HQ's "
-                                 "names for that dataset mode, else the ids)")
+                            help="text file of class names, one a line in id order; without it CelebAMask-HQ's "
+                                 "names for that dataset mode, else the ids")
         parser.set_defaults(load_from_opt_file=True, how_many=24)
         return parser
 

@@ -37,7 +37,8 @@ class DatasetLabels:
 
     def _load_ids(self, index: int) -> np.ndarray:
         if not 0 <= index < self.count:
-            raise RejectedRequest(404, f"there is no dataset label {index}; the strip holds labels 0 to {self.count - 1}.")
+            raise RejectedRequest(404, f"there is no dataset label {index}; the strip holds labels 0 to "
+                                       f"{self.count - 1}.")
         try:
             label = self.dataset[index]["label"][0].numpy().astype(np.uint8)
         except UserError as error:

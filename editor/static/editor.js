@@ -5,6 +5,7 @@
 const DEBOUNCE_MS = 150;     // wait this long after a stroke for the next one before generating
 const HISTORY_LIMIT = 100;   // undo steps kept
 const DISPLAY_SIDE = 448;    // the long side of the canvas and picture on screen, in CSS pixels
+const PNG_HEADERS = {"Content-Type": "image/png"};
 
 const $ = (id) => document.getElementById(id);
 
@@ -174,6 +175,10 @@ function labelChanged() {
   state.request.timer = setTimeout(requestPicture, DEBOUNCE_MS);
 }
 
+function labelPng() {
+  return LabelPng.encode(state.ids.map((id) => state.fileIds[id]), state.info.width, state.info.height);
+}
+
 function styleQuery() {
   return state.info.style.kind === "latent" ? `?seed=${encodeURIComponent($("seed").value)}` : "";
 }
@@ -188,9 +193,8 @@ async function requestPicture() {
   request.again = false;
   const strokeEndedAt = state.strokeEndedAt;
   try {
-    const {width, height} = state.info;
-    const png = await LabelPng.encode(state.ids.map((id) => state.fileIds[id]), width, height);
-    const response = await fetch(`/api/generate${styleQuery()}`, {method: "POST", body: png, headers: {"Content-Type": "image/png"}});
+    const png = await labelPng();
+    const response = await fetch(`/api/generate${styleQuery()}`, {method: "POST", body: png, headers: PNG_HEADERS});
     if (!response.ok) {
       showStatus(await errorText(response), true);
       return;
@@ -228,7 +232,7 @@ async function loadSample(index) {
 }
 
 async function openLabelFile(file) {
-  const response = await fetch("/api/labels/decode", {method: "POST", body: file, headers: {"Content-Type": "image/png"}});
+  const response = await fetch("/api/labels/decode", {method: "POST", body: file, headers: PNG_HEADERS});
   if (!response.ok) return showStatus(`${file.name}: ${await errorText(response)}`, true);
   state.strokeEndedAt = 0;
   loadIds(await response.arrayBuffer());
@@ -334,8 +338,7 @@ function wireControls() {
     labelChanged();
   });
   $("download-label").addEventListener("click", async () => {
-    const {width, height} = state.info;
-    download(await LabelPng.encode(state.ids.map((id) => state.fileIds[id]), width, height), `${state.info.name}_label.png`);
+    download(await labelPng(), `${state.info.name}_label.png`);
   });
   $("download-picture").addEventListener("click", async () => {
     download(await (await fetch(state.pictureUrl)).blob(), `${state.info.name}_picture.png`);
@@ -353,8 +356,9 @@ async function start() {
   state.colours = new Uint8Array(info.classes.flatMap((c) => c.colour));
   state.fileIds = new Uint8Array(256);
   info.classes.forEach((c) => { state.fileIds[c.id] = c.file_id; });
+  const weights = `epoch ${info.epoch}${info.ema ? " (EMA)" : ""}`;
   $("run-description").textContent =
-    `run ${info.name}, epoch ${info.epoch}${info.ema ? " (EMA)" : ""}, ${info.width}×${info.height}, ${info.classes.length} classes`;
+    `run ${info.name}, ${weights}, ${info.width}×${info.height}, ${info.classes.length} classes`;
   $("brush-size").value = $("brush-size-value").value = String(Math.max(1, Math.round(info.width / 16)));
   $("style-controls").hidden = info.style.kind !== "latent";
   buildPalette(info.classes);
