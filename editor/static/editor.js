@@ -4,7 +4,7 @@
 
 const DEBOUNCE_MS = 150;     // wait this long after a stroke for the next one before generating
 const HISTORY_LIMIT = 100;   // undo steps kept
-const DISPLAY_SIDE = 448;    // the long side of the canvas and picture on screen, in CSS pixels
+const DISPLAY_SIDE = 384;    // the long side of the canvas and picture on screen, in CSS pixels
 const PNG_HEADERS = {"Content-Type": "image/png"};
 
 const $ = (id) => document.getElementById(id);
