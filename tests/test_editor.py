@@ -22,7 +22,7 @@ from conftest import REPO, run_script
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 CHROMIUM_FLAGS = ("--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--window-size=1400,800")
+                  "--disable-dev-shm-usage", "--window-size=1400,800")
 HAIR = 13  # CelebAMask-HQ's id of hair
 SIZE = 64
 # The stroke covers label rows 42..46. The generator samples the label map at 2, 4 and 8 pixels a
