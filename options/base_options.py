@@ -133,7 +133,8 @@ class BaseOptions:
         """Parse the command line into the resolved options.
 
         Returns the options with derived fields (``isTrain``, ``semantic_nc``, ``gpu_ids`` as a
-        list, ``device``); ``self.saved_fields`` and ``self.defaults`` keep what ``opt.txt`` shows.
+        list, ``device``); ``self.saved_fields`` and ``self.defaults`` keep what ``opt.txt`` shows,
+        ``self.restored`` what was taken from the run folder (``--continue_train``, ``--load_from_opt_file``).
         """
         argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
         first = self._new_parser().parse_known_args(argv)[0]
@@ -155,8 +156,10 @@ class BaseOptions:
     def layered_defaults(self, first: argparse.Namespace) -> dict:
         """Values from the saved run options and the ``--config`` file, lowest priority first."""
         layered = {}
+        self.restored = {}
         if first.load_from_opt_file or getattr(first, "continue_train", False):
-            layered.update(restored_run_options(first.checkpoints_dir, first.name, self.is_train))
+            self.restored = restored_run_options(first.checkpoints_dir, first.name, self.is_train)
+            layered.update(self.restored)
         if first.config:
             layered.update(load_config(first.config))
         return layered

@@ -31,7 +31,8 @@ def test_reference_log_exports_figures_and_exact_csv(tmp_path):
     prefix = tmp_path / "plots" / "g_clade"
     result = run_script("scripts/plot_losses.py", REFERENCE_LOG, "--out", prefix, "--smooth", "3")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"wrote {prefix}.{{png,pdf,svg,csv}}: 4 losses, 1 run, 32 points"
+    assert result.stdout.splitlines() == ["g_clade: read loss_log.txt (iterations 1-8)",
+                                          f"wrote {prefix}.{{png,pdf,svg,csv}}: 4 losses, 1 run, 32 points"]
     for suffix, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")):
         data = prefix.with_suffix(suffix).read_bytes()
         assert data.startswith(magic) and len(data) > 5000, suffix
