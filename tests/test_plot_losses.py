@@ -133,3 +133,27 @@ def test_unknown_loss_name_lists_the_logged_ones(tmp_path):
     result = run_script("scripts/plot_losses.py", REFERENCE_LOG, "--losses", "GAN", "VGG",
                         "--out", tmp_path / "plot")
     assert_error(result, "--losses VGG", "GAN, GAN_Feat, D_Fake, D_real")
+
+
+def test_launch_lines_place_points_and_drop_what_a_killed_launch_logged_after_its_save(tmp_path):
+    log = tmp_path / "killed" / "loss_log.txt"
+    log.parent.mkdir()
+    log.write_text("\n".join([
+        HEADER,
+        "(launch at epoch: 1, iters: 0, iteration: 0; batchSize: 2, images per epoch: 12)",
+        "(epoch: 1, iters: 4, time: 0.1) GAN: 1.000 ",
+        "(epoch: 1, iters: 8, time: 0.1) GAN: 2.000 ",
+        "(epoch: 1, iters: 12, time: 0.1) GAN: 3.000 ",  # killed after this line; the last save was at image 4
+        HEADER,
+        "(launch at epoch: 1, iters: 4, iteration: 2; batchSize: 4, images per epoch: 12)",
+        "(epoch: 1, iters: 12, time: 0.1) GAN: 30.000 ",
+        "(epoch: 2, iters: 4, time: 0.1) GAN: 40.000 ",
+        "(epoch: 2, curr FID: 45.123, previous best FID: inf) ",
+    ]) + "\n")
+    history = read_loss_log(log, batch_size=7)  # a wrong batch size given: the launch lines decide
+    gan = history.series["GAN"]
+    assert gan.iteration.tolist() == [2, 4, 5]
+    assert gan.epoch.tolist() == pytest.approx([4 / 12, 1, 1 + 4 / 12])
+    assert gan.value.tolist() == [1.0, 30.0, 40.0]
+    fid = history.series["FID"]
+    assert (fid.iteration.tolist(), fid.epoch.tolist()) == ([7.0], [2.0])
