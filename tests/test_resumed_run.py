@@ -7,7 +7,7 @@ import csv
 
 import pytest
 
-from conftest import run_script, train_flags
+from conftest import DATA64, FIXTURE_FLAGS, run_script, train_flags
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +71,22 @@ def test_plot_merges_loss_log_and_events_at_the_logged_iterations_and_epochs(res
     logged = [line for line in (folder / "loss_log.txt").read_text().splitlines() if line.startswith("(epoch")]
     assert [f"{float(row['value']):.3f}" for row in gan] == [line.split("GAN: ")[1].split()[0] for line in logged]
     assert prefix.with_suffix(".png").stat().st_size > 5000
+
+
+def test_architecture_mismatch_names_the_saved_value_and_the_flag_to_pass(resumed_run, tmp_path):
+    folder, _ = resumed_run
+    result = run_script("test.py", "--name", "run", "--checkpoints_dir", folder.parent, *FIXTURE_FLAGS[2:7],
+                        "--norm_mode", "clade", "--crop_size", "64", "--ngf", "16", "--label_dir", DATA64 / "labels", "--image_dir",
+                        DATA64 / "images", "--gpu_ids", "-1", "--results_dir", tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert ("The run was saved with --ngf 8 where this command has --ngf 16: pass --ngf 8, or pass "
+            "--load_from_opt_file to take the run's architecture.") in result.stderr
+
+
+def test_test_py_load_from_opt_file_reads_the_runs_data(resumed_run, tmp_path):
+    folder, _ = resumed_run
+    result = run_script("test.py", "--name", "run", "--checkpoints_dir", folder.parent, "--load_from_opt_file",
+                        "--gpu_ids", "-1", "--results_dir", tmp_path, "--how_many", "2")
+    assert result.returncode == 0, result.stderr
+    written = sorted(p.name for p in (tmp_path / "run" / "test_latest" / "images" / "synthesized_image").iterdir())
+    assert written == sorted(p.name for p in (DATA64 / "labels").iterdir())[:2]
