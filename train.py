@@ -22,7 +22,7 @@ from util.distributed import any_process, collectives_failing_as_user_errors, in
     launch_workers, launched_by_torchrun, mean_over_processes, run_on_main, shutdown
 from util.errors import exits_on_user_error
 from util.iteration_counter import IterationCounter
-from util.run_folder import prepare_run_folder
+from util.run_folder import prepare_run_folder, removed_if_start_fails
 from util.stop_signal import StopSignal
 from util.visualizer import Visualizer
 
@@ -41,24 +41,26 @@ def main(argv=None) -> int:
 
 def train(opt, options) -> int:
     folder = run_on_main(opt, "preparing the run folder", lambda: prepare_run_folder(opt))
-    torch.manual_seed(opt.seed + opt.rank)
-    dataloader = data.create_dataloader(opt, rank=opt.rank, world_size=opt.world_size)
-    sampler, dataset_size = dataloader.batch_sampler, len(dataloader.dataset)
-    if not opt.no_validation:
-        run_on_main(opt, "the dataset check", lambda: validate_dataset(dataloader.dataset, opt))
-    # missing Inception weights or validation data stop the run now, not after an epoch
-    evaluator = run_on_main(opt, "loading the FID evaluation", lambda: FIDEvaluator(opt)) if opt.train_eval else None
-    model = Pix2PixModel(opt).to(opt.device)
-    trainer = Pix2PixTrainer(opt, model, dataloader.dataset, evaluator)
-    counter = IterationCounter(opt)
-    if opt.continue_train:
-        resumed = trainer.resume(counter, dataset_size - dataset_size % opt.batchSize)
+    with removed_if_start_fails(folder):  # bad data or missing weights leave no empty run folder behind
+        torch.manual_seed(opt.seed + opt.rank)
+        dataloader = data.create_dataloader(opt, rank=opt.rank, world_size=opt.world_size)
+        sampler, dataset_size = dataloader.batch_sampler, len(dataloader.dataset)
+        if not opt.no_validation:
+            run_on_main(opt, "the dataset check", lambda: validate_dataset(dataloader.dataset, opt))
+        # missing Inception weights or validation data stop the run now, not after an epoch
+        evaluator = (run_on_main(opt, "loading the FID evaluation", lambda: FIDEvaluator(opt)) if opt.train_eval
+                     else None)
+        model = Pix2PixModel(opt).to(opt.device)
+        trainer = Pix2PixTrainer(opt, model, dataloader.dataset, evaluator)
+        counter = IterationCounter(opt)
+        if opt.continue_train:
+            resumed = trainer.resume(counter, dataset_size - dataset_size % opt.batchSize)
+            if is_main(opt):
+                tqdm.write(resumed)
+        images_per_epoch = sampler.batches_per_epoch() * opt.batchSize
         if is_main(opt):
-            tqdm.write(resumed)
-    images_per_epoch = sampler.batches_per_epoch() * opt.batchSize
-    if is_main(opt):
-        save_run_options(folder, options.saved_fields, options.defaults)
-        record_launch(folder, options, counter)
+            save_run_options(folder, options.saved_fields, options.defaults)
+            record_launch(folder, options, counter)
     visualizer = Visualizer(opt, counter, images_per_epoch)
     stop = StopSignal()
 
