@@ -1,10 +1,11 @@
 """scripts/plot_losses.py and util/loss_log.py: figures, exact CSV numbers, resumes, TensorBoard, errors."""
 import csv
+import importlib.util
 
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, run_script
+from conftest import FIXTURES, REPO, run_script
 from util.loss_log import read_loss_log, read_run
 
 REFERENCE_LOG = FIXTURES / "checkpoints" / "g_clade" / "loss_log.txt"
@@ -157,3 +158,20 @@ def test_launch_lines_place_points_and_drop_what_a_killed_launch_logged_after_it
     assert gan.value.tolist() == [1.0, 30.0, 40.0]
     fid = history.series["FID"]
     assert (fid.iteration.tolist(), fid.epoch.tolist()) == ([7.0], [2.0])
+
+
+@pytest.mark.parametrize("count,grid", [(4, (2, 2)), (5, (2, 3)), (3, (1, 3)), (7, (3, 3))])
+def test_panels_fill_the_grid_evenly_and_every_column_has_x_labels(count, grid):
+    spec = importlib.util.spec_from_file_location("plot_losses", REPO / "scripts" / "plot_losses.py")
+    plot_losses = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plot_losses)
+    history = read_loss_log(REFERENCE_LOG)
+    names = [f"loss{i}" for i in range(count)]
+    history.series = {name: history.series["GAN"] for name in names}
+    args = plot_losses.parse_args([str(REFERENCE_LOG)])
+    figure = plot_losses.draw_figure([history], names, args)
+    drawn = [ax for ax in figure.axes if ax.axison]
+    assert len(drawn) == count and len(figure.axes) == grid[0] * grid[1]
+    assert drawn[0].get_subplotspec().get_gridspec().get_geometry() == grid
+    labelled_columns = {ax.get_subplotspec().colspan.start for ax in drawn if ax.get_xlabel() == "iterations"}
+    assert labelled_columns == set(range(grid[1]))
