@@ -14,7 +14,7 @@ DEAD_MARKER = "does nothing"
 TOPICS = {
     "run": ("run: which run, where, from which state",
             ("help", "name", "checkpoints_dir", "config", "continue_train", "start_over", "which_epoch",
-             "load_from_opt_file", "results_dir", "phase", "how_many", "seed", "gpu_ids", "model")),
+             "load_from_opt_file", "results_dir", "phase", "how_many", "seed", "gpu_ids", "dist_timeout", "model")),
     "data": ("data: where the samples are and how they are read",
              ("dataset_mode", "dataroot", "label_dir", "image_dir", "instance_dir", "dist_dir", "label_nc",
               "contain_dontcare_label", "no_instance", "preprocess_mode", "load_size", "crop_size", "aspect_ratio",

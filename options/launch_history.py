@@ -9,19 +9,18 @@ import time
 from pathlib import Path
 
 HISTORY_FILE = "options_history.txt"
-# where and how this launch runs, not what is trained: not reported as changes
-LAUNCH_SETTINGS = {"gpu_ids"}
 
 
 def changed_options(saved: dict, current: dict) -> list[tuple[str, object, object]]:
     """(name, saved value, new value) of every saved option this launch sets otherwise, sorted by name.
 
     Args:
-        saved: the options restored from the run folder.
+        saved: the options restored from the run folder (machine settings such as ``--gpu_ids`` are not
+            restored, so they are no change).
         current: the options of this launch, before derived fields are added.
     """
     return [(name, saved[name], current[name]) for name in sorted(saved)
-            if name in current and name not in LAUNCH_SETTINGS and current[name] != saved[name]]
+            if name in current and current[name] != saved[name]]
 
 
 def change_lines(changes: list[tuple[str, object, object]]) -> list[str]:
