@@ -84,9 +84,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--title", help="figure title")
     parser.add_argument("--log_y", action="store_true", help="logarithmic y axes (values <= 0 are not drawn)")
     parser.add_argument("--iters_per_epoch", type=int,
-                        help="training images per epoch (default: the largest iters in loss_log.txt)")
+                        help="for logs without launch lines (the reference's): training images per epoch "
+                             "(default: the largest iters in loss_log.txt)")
     parser.add_argument("--batch_size", type=int,
-                        help="images per iteration (default: batchSize in opt.txt, else inferred)")
+                        help="for logs without launch lines (the reference's): images per iteration "
+                             "(default: batchSize in opt.txt, else inferred)")
     return parser.parse_args(argv)
 
 

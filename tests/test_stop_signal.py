@@ -1,5 +1,6 @@
 """Ctrl-C during training: the first saves and stops, a second waits for the save, a third aborts."""
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -41,10 +42,12 @@ def test_two_quick_ctrl_c_save_and_stop_the_run(tmp_path):
         assert process.poll() is None and time.time() < deadline, "training made no progress"
         time.sleep(0.05)
     process.send_signal(signal.SIGINT)
-    time.sleep(0.01)
+    time.sleep(0.05)  # two signals sent at once may reach the process as one
     process.send_signal(signal.SIGINT)
     stdout, stderr = process.communicate(timeout=120)
-    assert process.returncode == 0, stderr
-    assert "Traceback" not in stderr and "the checkpoint is saved first, then the run ends" in stderr
-    assert "stopped by SIGINT" in stdout
-    assert set(load_weights(tmp_path / "run" / "latest_net_G.pth")) and (tmp_path / "run" / "iter.txt").is_file()
+    assert process.returncode == 0 and "Traceback" not in stderr, stderr
+    stopped = re.search(r"stopped by SIGINT at epoch (\d+), image (\d+): saved latest", stdout)
+    assert stopped, stdout
+    # the work up to the stop is saved whole: the state the message names, weights that load
+    assert (tmp_path / "run" / "iter.txt").read_text().split() == [stopped[1], stopped[2]]
+    assert int(stopped[2]) >= 4 and set(load_weights(tmp_path / "run" / "latest_net_G.pth"))

@@ -126,8 +126,10 @@ def read_loss_log(path: str | Path, images_per_epoch: int | None = None,
 
     Args:
         path: the loss_log.txt file.
-        images_per_epoch: training images per epoch; inferred from the log when None.
-        batch_size: images per iteration; read from opt.txt beside the log, else inferred.
+        images_per_epoch: training images per epoch of lines without a launch line; inferred from
+            the log when None.
+        batch_size: images per iteration of lines without a launch line; read from opt.txt beside
+            the log, else inferred.
 
     Returns:
         The history, named after the folder holding the log.
@@ -140,7 +142,24 @@ def read_loss_log(path: str | Path, images_per_epoch: int | None = None,
                         f"GAN: 0.000 ...': pass the loss_log.txt that train.py wrote for the run.")
     unplaced = [record for record in records if record.launch is None]
     images_per_epoch, batch_size = _epoch_geometry(unplaced, path.parent, images_per_epoch, batch_size)
-    kept: list[tuple[tuple[float, int], float, dict]] = []  # ((iteration, is evaluation), epoch, values)
+    kept = _placed_records(items, images_per_epoch, batch_size)
+    points: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
+    for (iteration, _), epoch, values in kept:
+        for name, value in values.items():
+            points[name].append((iteration, epoch, value))
+    series = _series_from_points(points, np.float64)
+    return LossHistory(path.parent.name, path, series, [f"{path.name} ({_iteration_range(series)})"])
+
+
+def _placed_records(items: list, images_per_epoch: int | None,
+                    batch_size: int | None) -> list[tuple[tuple[float, int], float, dict]]:
+    """((iteration, is evaluation), epoch, values) of the records that later lines did not overwrite.
+
+    Args:
+        items: launch lines and records of a loss_log.txt, in order.
+        images_per_epoch, batch_size: place the records without a launch line.
+    """
+    kept = []
     for item in items:
         if isinstance(item, _Launch):  # what a killed launch logged after the state this one resumes
             while kept and kept[-1][0][0] > item.iteration:
@@ -155,12 +174,7 @@ def read_loss_log(path: str | Path, images_per_epoch: int | None = None,
         while kept and kept[-1][0] >= key:  # a resumed launch logs again from where it resumed
             kept.pop()
         kept.append((key, epoch, item.values))
-    points: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
-    for (iteration, _), epoch, values in kept:
-        for name, value in values.items():
-            points[name].append((iteration, epoch, value))
-    series = _series_from_points(points, np.float64)
-    return LossHistory(path.parent.name, path, series, [f"{path.name} ({_iteration_range(series)})"])
+    return kept
 
 
 def read_tensorboard_log(folder: str | Path, images_per_epoch: int | None = None,
