@@ -43,7 +43,8 @@ def main(argv=None) -> Path:
                 real.add(batch["image"][:kept])
                 fake.add(fid.as_saved_8bit(generated[:kept]))
             for b in range(kept):
-                save_result(web_dir, Path(batch["path"][b]).stem, batch["label"][b], generated[b], opt, page)
+                save_result(web_dir, Path(batch["path"][b]).stem, batch["label"][b], generated[b], batch["image"][b],
+                            opt, page)
                 written += 1
                 progress.update(1)
             if written >= total:
@@ -63,11 +64,19 @@ def record_fid(web_dir: Path, distance: float, image_count: int, opt) -> None:
     with open(web_dir / "fid.txt", "a") as record:
         record.write(line + "\n")
     print(line)
+    note = fid.few_images_note(image_count, opt.eval_dims)
+    if note:
+        print(note)
 
 
-def save_result(web_dir: Path, stem: str, label: torch.Tensor, generated: torch.Tensor, opt, page: HTMLPage) -> None:
-    """Write ``images/input_label/<stem>.png`` and ``images/synthesized_image/<stem>.png`` and add them to the page."""
-    pictures = {"input_label": colorize_label(label, opt.label_nc + 2), "synthesized_image": tensor_to_image(generated)}
+def save_result(web_dir: Path, stem: str, label: torch.Tensor, generated: torch.Tensor, real: torch.Tensor, opt,
+                page: HTMLPage) -> None:
+    """Write ``images/{input_label,synthesized_image,real_image}/<stem>.png`` and add them as a row to the page.
+
+    The real image is the photo as the network saw it (resized and cropped like the label).
+    """
+    pictures = {"input_label": colorize_label(label, opt.label_nc + 2), "synthesized_image": tensor_to_image(generated),
+                "real_image": tensor_to_image(real)}
     row = []
     for kind, array in pictures.items():
         relative = f"images/{kind}/{stem}.png"

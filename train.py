@@ -15,13 +15,14 @@ from data.validation import validate_dataset
 from models.evaluator import FIDEvaluator, evaluation_due
 from models.pix2pix_model import Pix2PixModel
 from models.trainer import Pix2PixTrainer
+from options.launch_history import append_launch, change_lines, changed_options
 from options.persistence import save_run_options
 from options.train_options import TrainOptions
 from util.distributed import any_process, collectives_failing_as_user_errors, init_distributed, is_main, \
     launch_workers, launched_by_torchrun, mean_over_processes, run_on_main, shutdown
 from util.errors import exits_on_user_error
 from util.iteration_counter import IterationCounter
-from util.run_folder import prepare_run_folder
+from util.run_folder import prepare_run_folder, removed_if_start_fails
 from util.stop_signal import StopSignal
 from util.visualizer import Visualizer
 
@@ -40,29 +41,31 @@ def main(argv=None) -> int:
 
 def train(opt, options) -> int:
     folder = run_on_main(opt, "preparing the run folder", lambda: prepare_run_folder(opt))
-    torch.manual_seed(opt.seed + opt.rank)
-    dataloader = data.create_dataloader(opt, rank=opt.rank, world_size=opt.world_size)
-    sampler, dataset_size = dataloader.batch_sampler, len(dataloader.dataset)
-    if not opt.no_validation:
-        run_on_main(opt, "the dataset check", lambda: validate_dataset(dataloader.dataset, opt))
-    # missing Inception weights or validation data stop the run now, not after an epoch
-    evaluator = run_on_main(opt, "loading the FID evaluation", lambda: FIDEvaluator(opt)) if opt.train_eval else None
-    model = Pix2PixModel(opt).to(opt.device)
-    trainer = Pix2PixTrainer(opt, model, dataloader.dataset, evaluator)
-    counter = IterationCounter(opt)
-    if opt.continue_train:
-        resumed = trainer.resume(counter, dataset_size - dataset_size % opt.batchSize)
+    with removed_if_start_fails(folder):  # bad data or missing weights leave no empty run folder behind
+        torch.manual_seed(opt.seed + opt.rank)
+        dataloader = data.create_dataloader(opt, rank=opt.rank, world_size=opt.world_size)
+        sampler, dataset_size = dataloader.batch_sampler, len(dataloader.dataset)
+        if not opt.no_validation:
+            run_on_main(opt, "the dataset check", lambda: validate_dataset(dataloader.dataset, opt))
+        # missing Inception weights or validation data stop the run now, not after an epoch
+        evaluator = (run_on_main(opt, "loading the FID evaluation", lambda: FIDEvaluator(opt)) if opt.train_eval
+                     else None)
+        model = Pix2PixModel(opt).to(opt.device)
+        trainer = Pix2PixTrainer(opt, model, dataloader.dataset, evaluator)
+        counter = IterationCounter(opt)
+        if opt.continue_train:
+            resumed = trainer.resume(counter, dataset_size - dataset_size % opt.batchSize)
+            if is_main(opt):
+                tqdm.write(resumed)
+        images_per_epoch = sampler.batches_per_epoch() * opt.batchSize
         if is_main(opt):
-            tqdm.write(resumed)
-    if is_main(opt):
-        save_run_options(folder, options.saved_fields, options.defaults)
-    visualizer = Visualizer(opt, first_iteration=counter.iterations)
+            save_run_options(folder, options.saved_fields, options.defaults)
+            record_launch(folder, options, counter)
+    visualizer = Visualizer(opt, counter, images_per_epoch)
     stop = StopSignal()
 
-    batches_per_epoch = sampler.batches_per_epoch()
-    done = (counter.epoch - 1) * batches_per_epoch + counter.epoch_images // opt.batchSize
-    progress = tqdm(total=counter.total_epochs * batches_per_epoch, initial=done, unit="it", dynamic_ncols=True,
-                    disable=not is_main(opt))
+    progress = tqdm(total=counter.iterations + remaining_iterations(counter, sampler), initial=counter.iterations,
+                    unit="it", dynamic_ncols=True, disable=not is_main(opt))
     start_iterations, started = counter.iterations, time.time()
     stopping = False
     while not counter.is_finished() and not stopping:
@@ -115,6 +118,25 @@ def train(opt, options) -> int:
     print(f"Training was successfully finished: {counter.total_epochs} epochs, {counter.iterations} iterations "
           f"({trained} this launch, {rate:.1f} images/s), checkpoints in {folder}")
     return 0
+
+
+def record_launch(folder, options, counter) -> None:
+    """Print what this launch changes against the saved run, one line per flag, and add it to the run's history."""
+    resumed = options.saved_fields["continue_train"]
+    changes = changed_options(options.restored, options.saved_fields) if resumed else None
+    if changes:
+        tqdm.write("options changed against the saved run:\n" + "\n".join(f"  {line}" for line in change_lines(changes)))
+    position = (f"resume at epoch {counter.epoch}, image {counter.epoch_images} (iteration {counter.iterations})"
+                if resumed else "start")
+    append_launch(folder, position, changes)
+
+
+def remaining_iterations(counter, sampler) -> int:
+    """Batches left to train at this launch's batch size: the rest of this epoch, then whole epochs."""
+    if counter.is_finished():
+        return 0
+    sampler.set_epoch(counter.epoch, start_sample=counter.epoch_images)
+    return len(sampler) + (counter.total_epochs - counter.epoch) * sampler.batches_per_epoch()
 
 
 if __name__ == "__main__":

@@ -55,6 +55,9 @@ class FIDEvaluator:
         except UserError as error:
             raise UserError(f"--train_eval needs a validation set: {error}") from None
         self.real_mu, self.real_sigma = self._real_statistics(val_opt)
+        note = fid.few_images_note(len(self.dataloader.dataset), opt.eval_dims)
+        if note:
+            tqdm.write(note)
         self.best_fid, self.best_epoch = math.inf, None
         restore_rng_states(rng_states)
 

@@ -12,6 +12,7 @@ import torch
 
 import data
 import models
+from options.command_line import group_by_topic, new_parser
 from options.persistence import load_config, restored_run_options
 from util.errors import UserError
 
@@ -56,13 +57,14 @@ class BaseOptions:
         sizes.add_argument("--output_nc", type=int, default=3, help="# output image channels")
 
         loading = parser.add_argument_group("data loading")
-        loading.add_argument("--dataroot", type=str, default="./datasets/cityscapes/")
+        loading.add_argument("--dataroot", type=str, default="./datasets/cityscapes/",
+                             help="root folder of a dataset in the reference's layout (all modes but custom)")
         loading.add_argument("--dataset_mode", type=str, default="coco", help="which dataset mode: " + ", ".join(data.DATASET_MODES))
         loading.add_argument("--serial_batches", action="store_true", help="take images in order, else shuffle")
         loading.add_argument("--no_flip", action="store_true", help="no horizontal-flip augmentation")
         loading.add_argument("--nThreads", type=int, default=0, help="# data loading worker processes")
         loading.add_argument("--max_dataset_size", type=int, default=sys.maxsize,
-                             help="use at most this many samples (after natural sort)")
+                             help="use at most this many samples (after natural sort; default: all)")
         loading.add_argument("--load_from_opt_file", action="store_true",
                              help="take the options saved in the run folder as defaults (test.py: the architecture)")
         loading.add_argument("--cache_filelist_write", action="store_true", help=DEAD)
@@ -105,8 +107,7 @@ class BaseOptions:
         """Defaults that depend on other flags (train options override this)."""
 
     def _new_parser(self) -> argparse.ArgumentParser:
-        parser = argparse.ArgumentParser(formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-        return self.initialize(parser)
+        return self.initialize(new_parser())
 
     def assemble(self, argv: list[str], layered: dict) -> argparse.ArgumentParser:
         """Build the full parser: base flags, network and dataset hooks, layered defaults on top."""
@@ -120,13 +121,20 @@ class BaseOptions:
         data.modify_commandline_options(parser, self.is_train, current_options)
         self.add_dependent_defaults(parser, current_options)
         parser.set_defaults(**_known(parser, layered))
+        mode = current_options().dataset_mode
+        # --help only now: it lists the flags and defaults of the chosen networks and dataset mode
+        parser.add_argument("-h", "--help", action="help", help="show this message and exit")
+        parser.description = (f"The flags and defaults of --dataset_mode {mode}; another --dataset_mode, --netG or "
+                              f"--netD adds or changes some: give it before --help to see them.")
+        group_by_topic(parser)
         return parser
 
     def parse(self, argv: list[str] | None = None) -> argparse.Namespace:
         """Parse the command line into the resolved options.
 
         Returns the options with derived fields (``isTrain``, ``semantic_nc``, ``gpu_ids`` as a
-        list, ``device``); ``self.saved_fields`` and ``self.defaults`` keep what ``opt.txt`` shows.
+        list, ``device``); ``self.saved_fields`` and ``self.defaults`` keep what ``opt.txt`` shows,
+        ``self.restored`` what was taken from the run folder (``--continue_train``, ``--load_from_opt_file``).
         """
         argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
         first = self._new_parser().parse_known_args(argv)[0]
@@ -148,8 +156,10 @@ class BaseOptions:
     def layered_defaults(self, first: argparse.Namespace) -> dict:
         """Values from the saved run options and the ``--config`` file, lowest priority first."""
         layered = {}
+        self.restored = {}
         if first.load_from_opt_file or getattr(first, "continue_train", False):
-            layered.update(restored_run_options(first.checkpoints_dir, first.name, self.is_train))
+            self.restored = restored_run_options(first.checkpoints_dir, first.name, self.is_train)
+            layered.update(self.restored)
         if first.config:
             layered.update(load_config(first.config))
         return layered

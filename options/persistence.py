@@ -37,28 +37,41 @@ ARCHITECTURE = {"netG", "ngf", "norm_G", "norm_E", "norm_mode", "add_dist", "lab
                 "output_nc", "dataset_mode", "preprocess_mode", "model"}
 
 
+# what test.py takes from a run's saved options besides the architecture, unless given: where the data is
+TEST_DATA = {"dataroot", "coco_no_portraits"}
+# a custom-mode run's validation folders, else its training folders, are test.py's default folders
+TEST_FOLDERS = {"label_dir": "val_label_dir", "image_dir": "val_image_dir", "instance_dir": "val_instance_dir"}
+
+
 def restored_run_options(checkpoints_dir: str, name: str, is_train: bool = True) -> dict:
     """The options saved by an earlier launch of the run, or ``{}`` for a reference run folder without them.
 
-    For testing only the architecture is taken, and the load size without the random-crop margin:
-    the training-time data handling (random crops, flips, shuffling, the train phase) must not leak
-    into test.py.
+    For testing the architecture and the data's location are taken, and the load size without
+    the random-crop margin: the training-time data handling (random crops, flips, shuffling, the
+    train phase) must not leak into test.py.
     """
-    folder = Path(checkpoints_dir) / name
+    values = saved_run_values(Path(checkpoints_dir) / name)
+    if is_train:
+        return {k: v for k, v in values.items() if k not in LAUNCH_ONLY | MACHINE}
+    restored = {k: v for k, v in values.items() if k in ARCHITECTURE | TEST_DATA}
+    for folder, validation_folder in TEST_FOLDERS.items():
+        if values.get(validation_folder) or values.get(folder):
+            restored[folder] = values.get(validation_folder) or values[folder]
+    if {"preprocess_mode", "load_size", "crop_size"} <= set(values):
+        restored["load_size"] = load_size_at_test_time(argparse.Namespace(**values))
+    return restored
+
+
+def saved_run_values(folder: Path) -> dict:
+    """All options saved in a run folder (``options.yaml``, else the reference's ``opt.pkl``), or ``{}``."""
     yaml_file, pickle_file = folder / RUN_OPTIONS_FILE, folder / "opt.pkl"
     if yaml_file.is_file():
         with open(yaml_file) as f:
-            values = yaml.safe_load(f) or {}
-    elif pickle_file.is_file():
+            return yaml.safe_load(f) or {}
+    if pickle_file.is_file():
         with open(pickle_file, "rb") as f:
-            values = vars(pickle.load(f))
-    else:
-        return {}
-    restored = {k: v for k, v in values.items()
-                if k not in LAUNCH_ONLY | MACHINE and (is_train or k in ARCHITECTURE)}
-    if not is_train and {"preprocess_mode", "load_size", "crop_size"} <= set(values):
-        restored["load_size"] = load_size_at_test_time(argparse.Namespace(**values))
-    return restored
+            return vars(pickle.load(f))
+    return {}
 
 
 def load_size_at_test_time(opt) -> int:

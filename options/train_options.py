@@ -27,8 +27,8 @@ class TrainOptions(BaseOptions):
         run.add_argument("--niter", type=int, default=50, help="# epochs at the initial learning rate")
         run.add_argument("--niter_decay", type=int, default=0, help="# epochs of linear decay of the learning rate to zero")
         run.add_argument("--optimizer", type=str, default="adam", help=DEAD + " Adam is always used")
-        run.add_argument("--beta1", type=float, default=None, help="Adam beta1 (default 0.0 with TTUR, 0.5 without)")
-        run.add_argument("--beta2", type=float, default=None, help="Adam beta2 (default 0.9 with TTUR, 0.999 without)")
+        run.add_argument("--beta1", type=float, default=None, help="Adam beta1 (0.5 with --no_TTUR)")
+        run.add_argument("--beta2", type=float, default=None, help="Adam beta2 (0.999 with --no_TTUR)")
         run.add_argument("--no_TTUR", action="store_true",
                          help="do not use the two time-scale update rule (G lr/2, D lr*2)")
         run.add_argument("--results_dir", type=str, default="./results/",
@@ -42,7 +42,9 @@ class TrainOptions(BaseOptions):
         losses.add_argument("--lambda_vgg", type=float, default=10.0, help="weight of the VGG loss")
         losses.add_argument("--no_ganFeat_loss", action="store_true", help="no discriminator feature matching loss")
         losses.add_argument("--no_vgg_loss", action="store_true", help="no VGG perceptual loss")
-        losses.add_argument("--gan_mode", type=str, default="hinge", choices=("ls", "original", "hinge", "w"))
+        losses.add_argument("--gan_mode", type=str, default="hinge", choices=("ls", "original", "hinge", "w"),
+                            help="adversarial loss: hinge (SPADE), ls (least squares), original (cross-entropy), "
+                                 "w (Wasserstein)")
         losses.add_argument("--netD", type=str, default="multiscale", help="discriminator: multiscale or n_layer")
         losses.add_argument("--lambda_kld", type=float, default=0.05, help="weight of the KL divergence (--use_vae)")
 

@@ -2,8 +2,10 @@
 
     python scripts/plot_losses.py checkpoints/<name> [more runs ...] --out plots/<name>
 
-Each input is a loss_log.txt, a run folder checkpoints/<name> (its logs/ when that holds
-TensorBoard event files, else its loss_log.txt) or a logs folder. Several runs are overlaid.
+Each input is a loss_log.txt, a run folder checkpoints/<name> or its logs/ folder; a run folder's
+loss_log.txt and TensorBoard events are merged into one history (a run that turned on --tf_log
+when resumed has both). Points sit at the iterations and epochs the run logged. Several runs
+are overlaid.
 """
 from __future__ import annotations
 
@@ -82,9 +84,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--title", help="figure title")
     parser.add_argument("--log_y", action="store_true", help="logarithmic y axes (values <= 0 are not drawn)")
     parser.add_argument("--iters_per_epoch", type=int,
-                        help="training images per epoch (default: the largest iters in loss_log.txt)")
+                        help="for logs without launch lines (the reference's): training images per epoch "
+                             "(default: the largest iters in loss_log.txt)")
     parser.add_argument("--batch_size", type=int,
-                        help="images per iteration (default: batchSize in opt.txt, else inferred)")
+                        help="for logs without launch lines (the reference's): images per iteration "
+                             "(default: batchSize in opt.txt, else inferred)")
     return parser.parse_args(argv)
 
 
@@ -98,6 +102,8 @@ def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
     check_numbers(args)
     histories = read_runs(args.paths, args.labels, args.iters_per_epoch, args.batch_size)
+    for history in histories:
+        print(f"{history.run}: {'merged ' if len(history.parts) > 1 else 'read '}{' and '.join(history.parts)}")
     names = selected_series(histories, args.losses)
     check_x_axis(histories, names, args.x)
     prefix = output_prefix(args.out)
@@ -207,8 +213,9 @@ def draw_figure(histories: list[LossHistory], names: list[str], args: argparse.N
         args: the command-line options (layout, x, smooth, width, title, log_y).
     """
     panels = panel_contents(names, args.layout)
-    columns = min(len(panels), PANEL_COLUMNS[args.width])
-    rows = math.ceil(len(panels) / columns)
+    # as few rows as the width allows, the panels spread evenly over them (4 panels: 2×2, not 3 + 1)
+    rows = math.ceil(len(panels) / PANEL_COLUMNS[args.width])
+    columns = math.ceil(len(panels) / rows)
     height = rows * PANEL_ROW_HEIGHT_IN[args.width] + 0.35 + 0.2 * (len(histories) > 1)
     figure = plt.figure(figsize=(FIGURE_WIDTH_IN[args.width], height), layout="constrained")
     axes = figure.subplots(rows, columns, sharex=True, squeeze=False).ravel()

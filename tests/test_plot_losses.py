@@ -1,10 +1,11 @@
 """scripts/plot_losses.py and util/loss_log.py: figures, exact CSV numbers, resumes, TensorBoard, errors."""
 import csv
+import importlib.util
 
 import numpy as np
 import pytest
 
-from conftest import FIXTURES, run_script
+from conftest import FIXTURES, REPO, run_script
 from util.loss_log import read_loss_log, read_run
 
 REFERENCE_LOG = FIXTURES / "checkpoints" / "g_clade" / "loss_log.txt"
@@ -31,7 +32,8 @@ def test_reference_log_exports_figures_and_exact_csv(tmp_path):
     prefix = tmp_path / "plots" / "g_clade"
     result = run_script("scripts/plot_losses.py", REFERENCE_LOG, "--out", prefix, "--smooth", "3")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"wrote {prefix}.{{png,pdf,svg,csv}}: 4 losses, 1 run, 32 points"
+    assert result.stdout.splitlines() == ["g_clade: read loss_log.txt (iterations 1-8)",
+                                          f"wrote {prefix}.{{png,pdf,svg,csv}}: 4 losses, 1 run, 32 points"]
     for suffix, magic in ((".png", b"\x89PNG"), (".pdf", b"%PDF"), (".svg", b"<?xml")):
         data = prefix.with_suffix(suffix).read_bytes()
         assert data.startswith(magic) and len(data) > 5000, suffix
@@ -132,3 +134,44 @@ def test_unknown_loss_name_lists_the_logged_ones(tmp_path):
     result = run_script("scripts/plot_losses.py", REFERENCE_LOG, "--losses", "GAN", "VGG",
                         "--out", tmp_path / "plot")
     assert_error(result, "--losses VGG", "GAN, GAN_Feat, D_Fake, D_real")
+
+
+def test_launch_lines_place_points_and_drop_what_a_killed_launch_logged_after_its_save(tmp_path):
+    log = tmp_path / "killed" / "loss_log.txt"
+    log.parent.mkdir()
+    log.write_text("\n".join([
+        HEADER,
+        "(launch at epoch: 1, iters: 0, iteration: 0; batchSize: 2, images per epoch: 12)",
+        "(epoch: 1, iters: 4, time: 0.1) GAN: 1.000 ",
+        "(epoch: 1, iters: 8, time: 0.1) GAN: 2.000 ",
+        "(epoch: 1, iters: 12, time: 0.1) GAN: 3.000 ",  # killed after this line; the last save was at image 4
+        HEADER,
+        "(launch at epoch: 1, iters: 4, iteration: 2; batchSize: 4, images per epoch: 12)",
+        "(epoch: 1, iters: 12, time: 0.1) GAN: 30.000 ",
+        "(epoch: 2, iters: 4, time: 0.1) GAN: 40.000 ",
+        "(epoch: 2, curr FID: 45.123, previous best FID: inf) ",
+    ]) + "\n")
+    history = read_loss_log(log, batch_size=7)  # a wrong batch size given: the launch lines decide
+    gan = history.series["GAN"]
+    assert gan.iteration.tolist() == [2, 4, 5]
+    assert gan.epoch.tolist() == pytest.approx([4 / 12, 1, 1 + 4 / 12])
+    assert gan.value.tolist() == [1.0, 30.0, 40.0]
+    fid = history.series["FID"]
+    assert (fid.iteration.tolist(), fid.epoch.tolist()) == ([7.0], [2.0])
+
+
+@pytest.mark.parametrize("count,grid", [(4, (2, 2)), (5, (2, 3)), (3, (1, 3)), (7, (3, 3))])
+def test_panels_fill_the_grid_evenly_and_every_column_has_x_labels(count, grid):
+    spec = importlib.util.spec_from_file_location("plot_losses", REPO / "scripts" / "plot_losses.py")
+    plot_losses = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(plot_losses)
+    history = read_loss_log(REFERENCE_LOG)
+    names = [f"loss{i}" for i in range(count)]
+    history.series = {name: history.series["GAN"] for name in names}
+    args = plot_losses.parse_args([str(REFERENCE_LOG)])
+    figure = plot_losses.draw_figure([history], names, args)
+    drawn = [ax for ax in figure.axes if ax.axison]
+    assert len(drawn) == count and len(figure.axes) == grid[0] * grid[1]
+    assert drawn[0].get_subplotspec().get_gridspec().get_geometry() == grid
+    labelled_columns = {ax.get_subplotspec().colspan.start for ax in drawn if ax.get_xlabel() == "iterations"}
+    assert labelled_columns == set(range(grid[1]))

@@ -94,3 +94,9 @@ def test_test_py_takes_the_architecture_from_the_run(tmp_path):
     label = np.asarray(Image.open(DATA64 / "labels" / "00001.png"))
     colours = label_colormap(19 + 2)[label]
     assert np.array_equal(np.asarray(Image.open(images / "input_label" / "00001.png")), colours)
+
+
+def test_failed_start_leaves_no_run_folder(tmp_path):
+    result = run_script("train.py", "--name", "bad", *train_flags(tmp_path), "--image_dir", tmp_path / "missing")
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert not (tmp_path / "bad").exists()

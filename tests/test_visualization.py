@@ -2,11 +2,15 @@
 import csv
 import re
 
+import numpy as np
 import pytest
+import torch
 
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from conftest import run_script, train_flags
+from util.celebamaskhq import CLASS_NAMES, colorize
+from util.visuals import colorize_label
 
 
 def read_events(logs):
@@ -63,3 +67,11 @@ def test_plot_losses_on_our_log(tmp_path):
         by_series.setdefault(row["series"], []).append(float(row["value"]))
     for name in ("GAN", "GAN_Feat", "D_Fake", "D_real"):
         assert by_series[name] == [value for key, value in expected if key == name]
+
+
+def test_dataset_previews_and_pages_colour_labels_alike():
+
+    ids = np.arange(len(CLASS_NAMES)).reshape(1, -1)
+    page_colours = colorize_label(torch.from_numpy(ids)[None], len(CLASS_NAMES) + 2)  # what train.py/test.py draw
+    assert np.array_equal(colorize(ids), page_colours)
+    assert len({tuple(colour) for colour in page_colours[0]}) == len(CLASS_NAMES)

@@ -1,6 +1,8 @@
-"""CelebAMask-HQ's 19 face-part classes and their colour palette (INVENTORY §9.4)."""
+"""CelebAMask-HQ's 19 face-part classes (INVENTORY §9.4) and their colour previews."""
 
 import numpy as np
+
+from util.visuals import label_colormap
 
 # Index = label id; the order of SEAN's g_mask.py, where later parts overwrite earlier ones.
 CLASS_NAMES = (
@@ -9,16 +11,9 @@ CLASS_NAMES = (
     "neck", "cloth",
 )
 
-# RGB colour of each label id, the palette of SEAN's v_mask.py.
-PALETTE = np.array(
-    [
-        (0, 0, 0), (204, 0, 0), (76, 153, 0), (204, 204, 0), (51, 51, 255),
-        (204, 0, 204), (0, 255, 255), (51, 255, 255), (102, 51, 0), (255, 0, 0),
-        (102, 204, 0), (255, 255, 0), (0, 0, 153), (0, 0, 204), (255, 51, 153),
-        (0, 204, 204), (0, 51, 0), (255, 153, 51), (0, 204, 0),
-    ],
-    dtype=np.uint8,
-)
+# The colours of the training and test pages (util/visuals.py: the reference's palette for label_nc + 2
+# colours), so that a vis/ preview and a page show a class in the same colour.
+PALETTE = label_colormap(len(CLASS_NAMES) + 2)
 
 
 def colorize(label_ids: np.ndarray) -> np.ndarray:
@@ -31,9 +26,9 @@ def colorize(label_ids: np.ndarray) -> np.ndarray:
         H×W×3 uint8 RGB image, each pixel the PALETTE colour of its class.
     """
     label_ids = np.asarray(label_ids)
-    if label_ids.size and (label_ids.min() < 0 or label_ids.max() >= len(PALETTE)):
+    if label_ids.size and (label_ids.min() < 0 or label_ids.max() >= len(CLASS_NAMES)):
         raise ValueError(
-            f"label ids must lie in 0..{len(PALETTE) - 1} for CelebAMask-HQ, "
+            f"label ids must lie in 0..{len(CLASS_NAMES) - 1} for CelebAMask-HQ, "
             f"got values from {label_ids.min()} to {label_ids.max()}"
         )
     return PALETTE[label_ids]

@@ -45,7 +45,7 @@ def load_network(network: nn.Module, label: str, which: str, opt) -> nn.Module:
     found = {k: tuple(v.shape) for k, v in state.items()}
     if expected != found:
         raise UserError(f"checkpoint file {path} does not fit the network built from the flags: "
-                        f"{mismatch_description(expected, found)}")
+                        f"{mismatch_description(expected, found)}{saved_values_hint(expected, found, opt)}")
     network.load_state_dict(state, strict=True)
     return network
 
@@ -88,3 +88,28 @@ def likely_flags(expected: dict, found: dict) -> list[str]:
     if differing_keys and not flags:
         flags.append("--n_layers_D / --netG / --netD")
     return list(dict.fromkeys(flags)) or ["--ngf / --ndf"]
+
+
+def saved_values_hint(expected: dict, found: dict, opt) -> str:
+    """What the run's saved options say about the likely flags, e.g. `` The run was saved with --ngf 16 ...``."""
+    from options.persistence import saved_run_values  # here: options import util at start-up
+
+    saved = saved_run_values(run_folder(opt))
+    names = [flag.lstrip("-") for flags in likely_flags(expected, found) for flag in flags.split(" / ")]
+    differing = [name for name in names if name in saved and getattr(opt, name, saved[name]) != saved[name]]
+    if not differing:
+        return ""
+    settings = ", ".join(f"{flag_setting(name, saved[name])} where this command has "
+                         f"{flag_setting(name, getattr(opt, name))}" for name in differing)
+    fixes = " ".join(f"--{name}" + ("" if saved[name] is True else f" {saved[name]}") for name in differing
+                     if saved[name] is not False)
+    dropped = " ".join(f"--{name}" for name in differing if saved[name] is False)
+    fix = " and ".join(part for part in (fixes and f"pass {fixes}", dropped and f"leave out {dropped}") if part)
+    return f" The run was saved with {settings}: {fix}, or pass --load_from_opt_file to take the run's architecture."
+
+
+def flag_setting(name: str, value) -> str:
+    """A value as the command line gives it: ``--ngf 16``, ``--no_instance``, ``no --no_instance``."""
+    if isinstance(value, bool):
+        return f"--{name}" if value else f"no --{name}"
+    return f"--{name} {value}"

@@ -25,6 +25,17 @@ WEIGHTS_URL = pytorch_fid_inception.FID_WEIGHTS_URL
 WEIGHTS_FILE_NAME = WEIGHTS_URL.rsplit("/", 1)[1]
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 SUPPORTED_DIMS = tuple(InceptionV3.BLOCK_INDEX_BY_DIM)
+# below this many images an FID mostly measures its own small-sample bias (papers use 5,000 to 50,000)
+FEW_IMAGES = 500
+
+
+def few_images_note(count: int, dims: int) -> str | None:
+    """A warning when an FID of ``count`` images says little, else None."""
+    if count >= FEW_IMAGES:
+        return None
+    singular = f"; with no more images than the {dims} features their covariance is singular" if count <= dims else ""
+    return (f"note: an FID of {count} images is dominated by its small-sample bias{singular}: compare it only with "
+            f"FIDs of the same images, and report FIDs of thousands of images")
 
 
 def cached_weights_path() -> Path:

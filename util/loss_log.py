@@ -6,8 +6,12 @@ the later values win: whenever a point lands at or before an earlier one, the ea
 from that position on are dropped, so every curve runs forwards.
 
 Positions in a loss_log.txt are (epoch, iters), with iters counting images inside the epoch
-(INVENTORY §5.3). Turning them into a global position needs two numbers, each inferred unless
-given:
+(INVENTORY §5.3). Our train.py starts every launch with a launch line
+
+    (launch at epoch: 3, iters: 0, iteration: 10; batchSize: 4, images per epoch: 16)
+
+that places the loss lines after it exactly, whatever batch size earlier launches had. Lines
+without one (the reference's logs) are placed with two numbers, each inferred unless given:
 - images per epoch: the largest iters logged (the last print of an epoch is at most one
   print interval before its end);
 - batch size: batchSize from the run's opt.txt, else the greatest common divisor of the logged
@@ -15,6 +19,10 @@ given:
   size divides print_freq: pass it when opt.txt is missing).
 epoch = images seen / images per epoch (fractional, 0.5 = half of the first epoch);
 iteration = images seen / batch size.
+
+A run folder with both a loss_log.txt and TensorBoard events (``--tf_log`` from some launch on)
+is read from both and merged by iteration: the events give full-precision values where they
+exist, the loss_log.txt the rest of the history and the epochs.
 """
 from __future__ import annotations
 
@@ -22,7 +30,7 @@ import csv
 import math
 import re
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +45,14 @@ CSV_HEADER = ("run", "series", "iteration", "epoch", "value")
 # so FID points come from the evaluation lines only.
 _TRAINING_LINE = re.compile(r"\(epoch: (\d+), iters: (\d+), time: [^,)]*(?:, FID: [^)]*)?\)(.*)")
 _EVAL_LINE = re.compile(r"\(epoch: (\d+), curr FID: ([^,\s]+), previous best FID: [^)]*\)")
+_LAUNCH_LINE = re.compile(r"\(launch at epoch: (\d+), iters: (\d+), iteration: (\d+); "
+                          r"batchSize: (\d+), images per epoch: (\d+)\)")
 _LOSS_TERM = re.compile(r"(\w+): (\S+)")
 _BATCH_SIZE_OPTION = re.compile(r"^\s*batchSize: (\d+)", re.MULTILINE)
 _EVENT_FILE_PATTERN = "events.out.tfevents.*"
 _TENSORBOARD_SERIES_PREFIX = "loss/"
 _TENSORBOARD_FID_TAG = "eval/FID"
+_TENSORBOARD_EPOCH_TAG = "progress/epoch"
 
 
 @dataclass
@@ -59,11 +70,12 @@ class LossSeries:
 
 @dataclass
 class LossHistory:
-    """All series of one training run, read from one log."""
+    """All series of one training run; ``parts`` says what was read, e.g. "loss_log.txt (iterations 1-14)"."""
 
     run: str
     source: Path
     series: dict[str, LossSeries]
+    parts: list[str] = field(default_factory=list)
 
     def to_csv(self, path: str | Path) -> int:
         """Write the history as long-format CSV; see write_csv.
@@ -78,12 +90,30 @@ class LossHistory:
 
 
 @dataclass
+class _Launch:
+    """A launch line: where a launch of train.py started and its epoch geometry."""
+
+    epoch: int
+    iters: int
+    iteration: int
+    batch_size: int
+    images_per_epoch: int
+
+    def place(self, epoch: int, iters: float) -> tuple[float, float]:
+        """(iteration, fractional epoch) of a line of this launch; an evaluation sits at its epoch's end."""
+        iters = min(iters, self.images_per_epoch)
+        images = (epoch - self.epoch) * self.images_per_epoch + iters - self.iters
+        return self.iteration + images / self.batch_size, epoch - 1 + iters / self.images_per_epoch
+
+
+@dataclass
 class _Record:
-    """One log line: its position and the values it logged there."""
+    """One log line: its position, the values it logged there, and the launch that wrote it (if it says)."""
 
     epoch: int
     iters: float  # math.inf for an end-of-epoch evaluation
     values: dict[str, float]
+    launch: _Launch | None = None
 
     @property
     def key(self) -> tuple[int, float]:
@@ -96,25 +126,55 @@ def read_loss_log(path: str | Path, images_per_epoch: int | None = None,
 
     Args:
         path: the loss_log.txt file.
-        images_per_epoch: training images per epoch; inferred from the log when None.
-        batch_size: images per iteration; read from opt.txt beside the log, else inferred.
+        images_per_epoch: training images per epoch of lines without a launch line; inferred from
+            the log when None.
+        batch_size: images per iteration of lines without a launch line; read from opt.txt beside
+            the log, else inferred.
 
     Returns:
         The history, named after the folder holding the log.
     """
     path = Path(path)
-    records = _read_records(path)
+    items = _read_items(path)
+    records = [item for item in items if isinstance(item, _Record)]
     if not _logged_iters(records):
         raise UserError(f"{path} holds no loss lines such as '(epoch: 1, iters: 2, time: 0.011) "
                         f"GAN: 0.000 ...': pass the loss_log.txt that train.py wrote for the run.")
-    images_per_epoch, batch_size = _epoch_geometry(records, path.parent, images_per_epoch, batch_size)
+    unplaced = [record for record in records if record.launch is None]
+    images_per_epoch, batch_size = _epoch_geometry(unplaced, path.parent, images_per_epoch, batch_size)
+    kept = _placed_records(items, images_per_epoch, batch_size)
     points: dict[str, list[tuple[float, float, float]]] = defaultdict(list)
-    for record in records:
-        # An evaluation (iters = inf) sits at the end of its epoch.
-        images = (record.epoch - 1) * images_per_epoch + min(record.iters, images_per_epoch)
-        for name, value in record.values.items():
-            points[name].append((images / batch_size, images / images_per_epoch, value))
-    return LossHistory(path.parent.name, path, _series_from_points(points, np.float64))
+    for (iteration, _), epoch, values in kept:
+        for name, value in values.items():
+            points[name].append((iteration, epoch, value))
+    series = _series_from_points(points, np.float64)
+    return LossHistory(path.parent.name, path, series, [f"{path.name} ({_iteration_range(series)})"])
+
+
+def _placed_records(items: list, images_per_epoch: int | None,
+                    batch_size: int | None) -> list[tuple[tuple[float, int], float, dict]]:
+    """((iteration, is evaluation), epoch, values) of the records that later lines did not overwrite.
+
+    Args:
+        items: launch lines and records of a loss_log.txt, in order.
+        images_per_epoch, batch_size: place the records without a launch line.
+    """
+    kept = []
+    for item in items:
+        if isinstance(item, _Launch):  # what a killed launch logged after the state this one resumes
+            while kept and kept[-1][0][0] > item.iteration:
+                kept.pop()
+            continue
+        if item.launch is not None:
+            iteration, epoch = item.launch.place(item.epoch, item.iters)
+        else:
+            images = (item.epoch - 1) * images_per_epoch + min(item.iters, images_per_epoch)
+            iteration, epoch = images / batch_size, images / images_per_epoch
+        key = (iteration, int(item.iters == math.inf))
+        while kept and kept[-1][0] >= key:  # a resumed launch logs again from where it resumed
+            kept.pop()
+        kept.append((key, epoch, item.values))
+    return kept
 
 
 def read_tensorboard_log(folder: str | Path, images_per_epoch: int | None = None,
@@ -123,12 +183,13 @@ def read_tensorboard_log(folder: str | Path, images_per_epoch: int | None = None
 
     Steps are global iterations. Event files of resumed runs are merged: for a step logged
     twice, the value written last (by wall time) wins. Other tags (lr/, speed/) are skipped.
+    Epochs come from the `progress/epoch` scalars train.py logs with the losses; for logs
+    without them, from images_per_epoch and batch_size when both are given, else they are NaN.
 
     Args:
         folder: the folder holding the event files, usually checkpoints/<name>/logs.
-        images_per_epoch: training images per epoch; inferred from the run's loss_log.txt
-            when None. Without it the epoch positions are NaN.
-        batch_size: images per iteration; read from the run's opt.txt when None.
+        images_per_epoch: training images per epoch, for logs without `progress/epoch`.
+        batch_size: images per iteration, for logs without `progress/epoch`.
 
     Returns:
         The history, named after the run folder (the parent of a folder called logs).
@@ -139,30 +200,42 @@ def read_tensorboard_log(folder: str | Path, images_per_epoch: int | None = None
         raise UserError(f"{folder} holds no TensorBoard event files ({_EVENT_FILE_PATTERN}): "
                         f"pass the logs folder of a run trained with TensorBoard logging.")
     run_folder = folder.parent if folder.name == "logs" else folder
-    loss_log = run_folder / "loss_log.txt"
-    records = _read_records(loss_log) if loss_log.is_file() else []
-    images_per_epoch, batch_size = _epoch_geometry(records, run_folder, images_per_epoch, batch_size)
     events: dict[str, list[tuple[float, int, float]]] = defaultdict(list)
     for event_file in event_files:
         for name, scalar_events in _scalar_events(event_file).items():
             events[name].extend((e.wall_time, e.step, e.value) for e in scalar_events)
-    if not events:
-        raise UserError(f"{folder} holds no '{_TENSORBOARD_SERIES_PREFIX}<name>' scalars: "
-                        f"pass the logs folder that train.py wrote for the run.")
-    images_per_step = batch_size / images_per_epoch if images_per_epoch and batch_size else math.nan
-    points: dict[str, list[tuple[float, float, float]]] = {}
+    latest = {}
     for name, scalar_events in events.items():
         scalar_events.sort(key=lambda event: event[0])  # stable: keeps file order on equal times
-        latest = _drop_overwritten(scalar_events, key=lambda event: event[1])
-        points[name] = [(step, step * images_per_step, value) for _, step, value in latest]
-    return LossHistory(run_folder.name, folder, _series_from_points(points, np.float32))
+        latest[name] = [(step, value) for _, step, value in _drop_overwritten(scalar_events, key=lambda e: e[1])]
+    logged_epochs = latest.pop(_TENSORBOARD_EPOCH_TAG, [])
+    if not latest:
+        raise UserError(f"{folder} holds no '{_TENSORBOARD_SERIES_PREFIX}<name>' scalars: "
+                        f"pass the logs folder that train.py wrote for the run.")
+    epoch_of = _epoch_of_step(logged_epochs, images_per_epoch, batch_size)
+    points = {name: [(step, epoch_of(step), value) for step, value in steps] for name, steps in latest.items()}
+    series = _series_from_points(points, np.float32)
+    return LossHistory(run_folder.name, folder, series,
+                       [f"{folder.name}/ TensorBoard events ({_iteration_range(series)})"])
+
+
+def _epoch_of_step(logged_epochs: list[tuple[int, float]], images_per_epoch: int | None,
+                   batch_size: int | None):
+    """step -> fractional epoch: interpolated between logged `progress/epoch` points (exact inside a
+    launch, whose batch size is fixed), else from the given geometry, else NaN."""
+    if logged_epochs:
+        steps, epochs = (np.asarray(values, dtype=np.float64) for values in zip(*logged_epochs))
+        return lambda step: float(np.interp(step, steps, epochs, left=math.nan, right=math.nan))
+    images_per_step = batch_size / images_per_epoch if images_per_epoch and batch_size else math.nan
+    return lambda step: step * images_per_step
 
 
 def read_run(path: str | Path, images_per_epoch: int | None = None,
              batch_size: int | None = None) -> LossHistory:
     """Read a run from a loss_log.txt, a run folder or a logs folder.
 
-    A run folder is read from its logs/ when that holds event files, else from its loss_log.txt.
+    A run folder (or its logs/) is read from both its loss_log.txt and its TensorBoard events when
+    it has both, merged by iteration (module docstring).
 
     Args:
         path: loss_log.txt, checkpoints/<name>, or checkpoints/<name>/logs.
@@ -178,13 +251,49 @@ def read_run(path: str | Path, images_per_epoch: int | None = None,
     if not path.is_dir():
         raise UserError(f"{path} does not exist: pass a loss_log.txt, a run folder "
                         f"checkpoints/<name>, or its logs/ folder.")
-    for logs in (path / "logs", path):
-        if any(logs.glob(_EVENT_FILE_PATTERN)):
-            return read_tensorboard_log(logs, images_per_epoch, batch_size)
-    if (path / "loss_log.txt").is_file():
-        return read_loss_log(path / "loss_log.txt", images_per_epoch, batch_size)
-    raise UserError(f"{path} holds neither TensorBoard event files (in logs/) nor a loss_log.txt: "
-                    f"pass the run folder checkpoints/<name> of a trained run.")
+    logs = next((folder for folder in (path / "logs", path) if any(folder.glob(_EVENT_FILE_PATTERN))), None)
+    run_folder = path.parent if logs == path and path.name == "logs" else path
+    loss_log = run_folder / "loss_log.txt"
+    if logs is None and not loss_log.is_file():
+        raise UserError(f"{path} holds neither TensorBoard event files (in logs/) nor a loss_log.txt: "
+                        f"pass the run folder checkpoints/<name> of a trained run.")
+    if logs is None:
+        return read_loss_log(loss_log, images_per_epoch, batch_size)
+    events = read_tensorboard_log(logs, images_per_epoch, batch_size)
+    if not loss_log.is_file():
+        return events
+    return merged_history(read_loss_log(loss_log, images_per_epoch, batch_size), events)
+
+
+def merged_history(log: LossHistory, events: LossHistory) -> LossHistory:
+    """One history from a run's loss_log.txt and its TensorBoard events, by iteration.
+
+    An iteration in both keeps the events' full-precision value and, where they have none, the
+    log's epoch; every other point comes from the source that has it.
+    """
+    points: dict[str, list[tuple[float, float, float]]] = {}
+    for name in set(log.series) | set(events.series):
+        by_iteration = {}
+        for source in (log, events):
+            if name not in source.series:
+                continue
+            series = source.series[name]
+            for iteration, epoch, value in zip(series.iteration, series.epoch, series.value):
+                if np.isnan(epoch) and iteration in by_iteration:
+                    epoch = by_iteration[iteration][0]
+                by_iteration[iteration] = (epoch, _shortest_float(value))
+        points[name] = [(iteration, epoch, value) for iteration, (epoch, value) in sorted(by_iteration.items())]
+    return LossHistory(log.run, log.source.parent, _series_from_points(points, np.float64), log.parts + events.parts)
+
+
+def _shortest_float(value) -> float:
+    """A float32 value as the shortest decimal that reads back to it (0.3, not 0.30000001192092896)."""
+    return float(np.format_float_positional(value, trim="-"))
+
+
+def _iteration_range(series: dict[str, LossSeries]) -> str:
+    iterations = np.concatenate([s.iteration for s in series.values()])
+    return f"iterations {_format_number(iterations.min())}-{_format_number(iterations.max())}"
 
 
 def ordered_series_names(names) -> list[str]:
@@ -221,15 +330,24 @@ def write_csv(histories: list[LossHistory], path: str | Path) -> int:
     return rows
 
 
-def _read_records(path: Path) -> list[_Record]:
-    """The loss and evaluation lines of a loss_log.txt; headers and unknown lines are skipped."""
-    records = []
+def _read_items(path: Path) -> list:
+    """The launch lines (``_Launch``) and loss and evaluation lines (``_Record``) of a loss_log.txt, in order.
+
+    Headers and unknown lines are skipped.
+    """
+    items, launch = [], None
     with open(path, errors="replace") as file:
         for line in file:
+            match = _LAUNCH_LINE.fullmatch(line.strip())
+            if match:
+                launch = _Launch(*map(int, match.groups()))
+                items.append(launch)
+                continue
             record = _parse_line(line.strip())
             if record is not None:
-                records.append(record)
-    return _drop_overwritten(records, key=lambda record: record.key)
+                record.launch = launch
+                items.append(record)
+    return items
 
 
 def _parse_line(line: str) -> _Record | None:
@@ -314,6 +432,8 @@ def _scalar_events(event_file: Path) -> dict[str, list]:
             events[tag[len(_TENSORBOARD_SERIES_PREFIX):]] = accumulator.Scalars(tag)
         elif tag == _TENSORBOARD_FID_TAG:
             events["FID"] = accumulator.Scalars(tag)
+        elif tag == _TENSORBOARD_EPOCH_TAG:
+            events[tag] = accumulator.Scalars(tag)
     return events
 
 

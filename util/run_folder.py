@@ -1,5 +1,6 @@
 """Starting or resuming a run folder without ever damaging an existing run."""
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 from util.errors import UserError
@@ -19,12 +20,28 @@ def prepare_run_folder(opt) -> Path:
     if checkpoints and not (opt.continue_train or opt.start_over):
         raise UserError(f"{folder} already holds a run ({', '.join(checkpoints[:3])}); resume it with "
                         f"--continue_train, pick another --name, or pass --start_over to overwrite it.")
-    folder.mkdir(parents=True, exist_ok=True)
+    if not folder.is_dir():
+        folder.mkdir(parents=True)
+        _new_folders.add(folder)
     for leftover in folder.glob(".*.tmp"):
         leftover.unlink()
     if opt.start_over and not opt.continue_train:
         remove_run_files(folder)
     return folder
+
+
+_new_folders: set[Path] = set()  # run folders this launch created
+
+
+@contextmanager
+def removed_if_start_fails(folder: Path | None):
+    """Remove ``folder`` again when the block fails and this launch created it (it holds nothing of value)."""
+    try:
+        yield
+    except BaseException:
+        if folder in _new_folders:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
 
 
 def remove_run_files(folder: Path) -> None:

@@ -20,12 +20,13 @@ class Visualizer:
     """Args:
         opt: options; reads ``checkpoints_dir``, ``name``, ``tf_log``, ``no_html``, ``label_nc``,
             ``display_winsize``. On processes other than rank 0 every method does nothing.
-        first_iteration: the last iteration already trained when the run (re)starts; TensorBoard drops
-            steps logged after it (by a killed launch), so a resumed run continues its curves without
-            duplicates.
+        counter: where the run (re)starts. TensorBoard drops steps logged after it (by a killed
+            launch), so a resumed run continues its curves without duplicates; loss_log.txt gets a
+            launch line that places this launch's loss lines at their iterations and epochs.
+        images_per_epoch: training images in one epoch at this launch's batch size.
     """
 
-    def __init__(self, opt, first_iteration: int = 0):
+    def __init__(self, opt, counter, images_per_epoch: int):
         self.opt = opt
         self.folder = Path(opt.checkpoints_dir) / opt.name
         self.log_path = self.folder / "loss_log.txt"
@@ -37,9 +38,11 @@ class Visualizer:
         if opt.tf_log:
             from torch.utils.tensorboard import SummaryWriter
 
-            self.writer = SummaryWriter(str(self.folder / "logs"), purge_step=first_iteration + 1)
+            self.writer = SummaryWriter(str(self.folder / "logs"), purge_step=counter.iterations + 1)
+        self.images_per_epoch = images_per_epoch
         with open(self.log_path, "a") as log:
             log.write(f"================ Training Loss ({time.strftime('%c')}) ================\n")
+            log.write(launch_line(counter, opt.batchSize, images_per_epoch) + "\n")
 
     def print_losses(self, epoch: int, epoch_images: int, losses: dict, seconds_per_image: float, step: int,
                      learning_rates: dict, images_per_second: float) -> None:
@@ -57,6 +60,7 @@ class Visualizer:
                 self.writer.add_scalar(f"loss/{name}", value, step)
             for name, value in learning_rates.items():
                 self.writer.add_scalar(f"lr/{name}", value, step)
+            self.writer.add_scalar("progress/epoch", epoch - 1 + epoch_images / self.images_per_epoch, step)
             self.writer.add_scalar("speed/images_per_s", images_per_second, step)
 
     def log_scalar(self, tag: str, value: float, step: int) -> None:
@@ -97,3 +101,12 @@ class Visualizer:
     def close(self) -> None:
         if self.writer is not None:
             self.writer.close()
+
+
+def launch_line(counter, batch_size: int, images_per_epoch: int) -> str:
+    """Where a launch starts and its epoch geometry; loss lines after it are placed exactly (util/loss_log.py).
+
+    Reference tools skip it: it does not start with ``(epoch:``.
+    """
+    return (f"(launch at epoch: {counter.epoch}, iters: {counter.epoch_images}, iteration: {counter.iterations}; "
+            f"batchSize: {batch_size}, images per epoch: {images_per_epoch})")

@@ -1,6 +1,12 @@
 """Tensors to pictures: generated images and colourised label maps, as the reference writes them (INVENTORY §5.5, §7)."""
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
 import numpy as np
-import torch
+
+if TYPE_CHECKING:  # the dataset scripts colour label maps without loading torch
+    import torch
 
 # the Cityscapes palette, used by the reference's colourisation when it is asked for exactly 35 colours
 CITYSCAPES_PALETTE = (
