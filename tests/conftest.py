@@ -74,3 +74,16 @@ def assert_same_weights(path_a, path_b):
     assert list(a) == list(b)
     different = [k for k in a if not torch.equal(a[k], b[k])]
     assert different == [], f"{len(different)} tensors differ, e.g. {different[:3]}"
+
+
+@pytest.fixture(scope="session")
+def inception_file(tmp_path_factory) -> Path:
+    """Random weights of FID's Inception network (the real ones cannot be downloaded here)."""
+    import torch
+
+    from util import fid
+
+    path = tmp_path_factory.mktemp("inception") / "pt_inception.pth"
+    torch.manual_seed(0)
+    torch.save(fid.fid_inception_trunk().state_dict(), path)
+    return path

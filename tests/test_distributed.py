@@ -175,16 +175,6 @@ def test_machine_settings_are_not_restored_on_resume(tmp_path):
 
 
 # ---- rank 0 alone: evaluation, best and averaged checkpoints -----------------------------------------
-@pytest.fixture(scope="module")
-def inception_file(tmp_path_factory):
-    from util import fid
-
-    path = tmp_path_factory.mktemp("inception") / "pt_inception.pth"
-    torch.manual_seed(0)
-    torch.save(fid.fid_inception_trunk().state_dict(), path)
-    return path
-
-
 def test_fid_evaluation_and_weight_average_finish_under_two_processes(tmp_path, inception_file):
     result = torchrun("train.py", "--name", "run", *train_flags(tmp_path), "--batchSize", "4", "--max_dataset_size",
                       "8", "--niter", "2", "--train_eval", "--eval_epoch_freq", "1", "--eval_dims", "64",

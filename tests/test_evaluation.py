@@ -18,14 +18,6 @@ SMALL = ["--max_dataset_size", "4", "--eval_dims", "64", "--save_epoch_freq", "1
 
 
 @pytest.fixture(scope="module")
-def inception_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("inception") / "pt_inception.pth"
-    torch.manual_seed(0)
-    torch.save(fid.fid_inception_trunk().state_dict(), path)
-    return path
-
-
-@pytest.fixture(scope="module")
 def evaluated_run(tmp_path_factory, inception_file):
     """Two epochs of 2 iterations, FID after each."""
     checkpoints = tmp_path_factory.mktemp("evaluated")
