@@ -12,7 +12,6 @@ from tqdm import tqdm
 
 import data
 from data.validation import validate_dataset
-from models.evaluator import FIDEvaluator, evaluation_due
 from models.pix2pix_model import Pix2PixModel
 from models.trainer import Pix2PixTrainer
 from options.launch_history import append_launch, change_lines, changed_options
@@ -48,8 +47,7 @@ def train(opt, options) -> int:
         if not opt.no_validation:
             run_on_main(opt, "the dataset check", lambda: validate_dataset(dataloader.dataset, opt))
         # missing Inception weights or validation data stop the run now, not after an epoch
-        evaluator = (run_on_main(opt, "loading the FID evaluation", lambda: FIDEvaluator(opt)) if opt.train_eval
-                     else None)
+        evaluator = run_on_main(opt, "loading the FID evaluation", lambda: fid_evaluator(opt)) if opt.train_eval else None
         model = Pix2PixModel(opt).to(opt.device)
         trainer = Pix2PixTrainer(opt, model, dataloader.dataset, evaluator)
         counter = IterationCounter(opt)
@@ -98,7 +96,7 @@ def train(opt, options) -> int:
                 break
         if stopping:
             break
-        if opt.train_eval and evaluation_due(opt, epoch):  # rank 0 evaluates, the others wait
+        if counter.needs_evaluation(epoch):  # rank 0 evaluates, the others wait
             run_on_main(opt, "the FID evaluation", lambda: evaluator.evaluate(trainer, counter, visualizer))
         counter.end_epoch()
         if epoch % opt.save_epoch_freq == 0 or epoch == counter.total_epochs:
@@ -137,6 +135,13 @@ def remaining_iterations(counter, sampler) -> int:
         return 0
     sampler.set_epoch(counter.epoch, start_sample=counter.epoch_images)
     return len(sampler) + (counter.total_epochs - counter.epoch) * sampler.batches_per_epoch()
+
+
+def fid_evaluator(opt):
+    """The ``--train_eval`` evaluator; Inception's libraries are imported only for runs that ask for FID."""
+    from models.evaluator import FIDEvaluator
+
+    return FIDEvaluator(opt)
 
 
 if __name__ == "__main__":

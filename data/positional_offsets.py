@@ -1,7 +1,6 @@
 """CLADE-ICPE positional maps: each pixel's offset to the centroid of its part (INVENTORY §2.4)."""
 
 import numpy as np
-from scipy import ndimage
 
 # Diagonal neighbours join a component, as in OpenCV's connectedComponentsWithStats used by CLADE.
 EIGHT_CONNECTIVITY = np.ones((3, 3), dtype=bool)
@@ -56,6 +55,8 @@ def label_components(label: np.ndarray) -> tuple[np.ndarray, int]:
         components (two touching regions of different classes are different components),
         and the number of components.
     """
+    from scipy import ndimage  # only --add_dist runs need it; it takes half a second to import
+
     components = np.zeros(label.shape, dtype=np.int32)
     count = 0
     # Box i bounds class id i + 1 (None where absent), so each class is labelled only where it

@@ -159,11 +159,6 @@ class FIDEvaluator:
             self.best_fid, self.best_epoch = state["best_fid"], state["best_epoch"]
 
 
-def evaluation_due(opt, epoch: int) -> bool:
-    """Every ``--eval_epoch_freq`` epochs and at the final epoch."""
-    return epoch % opt.eval_epoch_freq == 0 or epoch == opt.niter + opt.niter_decay
-
-
 def validation_options(opt):
     """The options that load the validation set the way ``test.py`` loads a dataset.
 

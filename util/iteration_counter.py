@@ -46,6 +46,10 @@ class IterationCounter:
     def needs_saving(self, batch_size: int) -> bool:
         return self._due(self.opt.save_latest_freq, batch_size)
 
+    def needs_evaluation(self, epoch: int) -> bool:
+        """FID (``--train_eval``) every ``--eval_epoch_freq`` epochs and at the final epoch."""
+        return self.opt.train_eval and (epoch % self.opt.eval_epoch_freq == 0 or epoch == self.total_epochs)
+
     def is_finished(self) -> bool:
         return self.epoch > self.total_epochs
 

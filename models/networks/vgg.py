@@ -4,7 +4,6 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
-import torchvision
 
 from util.errors import UserError
 
@@ -32,6 +31,8 @@ def vgg19_features(weights_path: str | None = None) -> nn.Sequential:
         _download(path)
     state = torch.load(path, map_location="cpu", weights_only=True)
     features = {k[len("features."):]: v for k, v in state.items() if k.startswith("features.")}
+    import torchvision  # only runs with the VGG loss need it; it takes seconds to import
+
     model = torchvision.models.vgg19(weights=None).features[:SLICE_ENDS[-1]]
     try:
         model.load_state_dict({k: v for k, v in features.items() if int(k.split(".")[0]) < SLICE_ENDS[-1]})
