@@ -137,7 +137,7 @@ class Pix2PixModel(nn.Module):
         if self.opt.use_vae:
             z, mu, logvar = self.encode_z(real_image)
         with self.autocast():
-            fake = self.runners["G"](**self._inputs_of_generator(semantics, z, dist))
+            fake = self.runners["G"](**self._inputs_of_generator(semantics, real_image, z, dist))
         return fake, mu, logvar
 
     def generator_inputs(self, data: dict) -> dict:
@@ -147,10 +147,11 @@ class Pix2PixModel(nn.Module):
         """
         semantics, real, dist = self.preprocess_input(data)
         z = self.encode_z(real)[0] if self.opt.use_vae else None
-        return self._inputs_of_generator(semantics, z, dist)
+        return self._inputs_of_generator(semantics, real, z, dist)
 
-    @staticmethod
-    def _inputs_of_generator(semantics, z, dist) -> dict:
+    def _inputs_of_generator(self, semantics, real, z, dist) -> dict:
+        if self.opt.norm_mode == "sean":  # the style codes come from the real photo, as in SEAN's training and test
+            return {"seg": semantics, "image": real}
         return {"seg": semantics, "z": z, "input_dist": dist}
 
     @torch.no_grad()

@@ -84,8 +84,9 @@ class BaseOptions:
         generator.add_argument("--use_vae", action="store_true", help="enable training with an image encoder")
 
         clade = parser.add_argument_group("CLADE")
-        clade.add_argument("--norm_mode", type=str, default="spade", choices=("spade", "clade"),
-                           help="spade: conv-predicted modulation; clade: class-adaptive modulation")
+        clade.add_argument("--norm_mode", type=str, default="spade", choices=("spade", "clade", "sean"),
+                           help="spade: conv-predicted modulation; clade: class-adaptive modulation; "
+                                "sean: per-region style codes from the photo (SEAN)")
         clade.add_argument("--add_dist", action="store_true", help="use the intra-class positional encoding map (CLADE-ICPE)")
         clade.add_argument("--use_amp", action="store_true", help="mixed precision (autocast; fp16 adds gradient scaling)")
         clade.add_argument("--train_eval", action="store_true", help="compute FID during training")
@@ -181,6 +182,10 @@ def _validate_layered(parser: argparse.ArgumentParser, layered: dict) -> None:
 def finalize(opt: argparse.Namespace) -> argparse.Namespace:
     """Derived fields: the semantic channel count, the GPU list and the torch device."""
     opt.semantic_nc = opt.label_nc + (1 if opt.contain_dontcare_label else 0) + (0 if opt.no_instance else 1)
+    if opt.norm_mode == "sean" and (opt.use_vae or opt.add_dist):
+        flag = "--use_vae" if opt.use_vae else "--add_dist"
+        raise UserError(f"{flag} does not apply to --norm_mode sean (SEAN takes its style codes from the photo); "
+                        f"drop {flag}.")
     opt.gpu_ids = parse_gpu_ids(str(opt.gpu_ids))
     if opt.gpu_ids and not torch.cuda.is_available():
         print(f"warning: --gpu_ids {','.join(map(str, opt.gpu_ids))} asks for a GPU but CUDA is not available; "

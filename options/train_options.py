@@ -69,5 +69,7 @@ class TrainOptions(BaseOptions):
 
     def add_dependent_defaults(self, parser, current_options):
         # the reference resolves the Adam betas from --no_TTUR while building the parser (INVENTORY §1.3)
-        no_ttur = current_options().no_TTUR
-        parser.set_defaults(beta1=0.5 if no_ttur else 0.0, beta2=0.999 if no_ttur else 0.9)
+        options = current_options()
+        parser.set_defaults(beta1=0.5 if options.no_TTUR else 0.0, beta2=0.999 if options.no_TTUR else 0.9)
+        if options.norm_mode == "sean":
+            parser.set_defaults(niter_decay=50)  # SEAN's default (SPADE's is 0)

@@ -5,6 +5,7 @@ from models.networks.discriminator import MultiscaleDiscriminator, NLayerDiscrim
 from models.networks.encoder import ConvEncoder
 from models.networks.generator import SPADEGenerator
 from models.networks.initialization import init_weights
+from models.networks.sean_generator import SEANGenerator
 from util.errors import UserError
 
 GENERATORS = {"spade": SPADEGenerator}
@@ -19,8 +20,10 @@ def _lookup(table: dict, name: str, flag: str):
     return table[key]
 
 
-def generator_class(name: str):
-    return _lookup(GENERATORS, name, "--netG")
+def generator_class(name: str, norm_mode: str = "spade"):
+    """The generator ``--netG`` names; under ``--norm_mode sean`` SEAN's generator (SEAN only has that one)."""
+    generator = _lookup(GENERATORS, name, "--netG")
+    return SEANGenerator if norm_mode == "sean" else generator
 
 
 def discriminator_class(name: str):
@@ -35,12 +38,15 @@ def modify_commandline_options(parser, is_train: bool, current_options):
         is_train: whether train options are being built.
         current_options: callable returning the options parsed so far.
     """
-    generator_class(current_options().netG).modify_commandline_options(parser, is_train)
+    options = current_options()
+    generator_class(options.netG, options.norm_mode).modify_commandline_options(parser, is_train)
     if is_train:
         discriminator = discriminator_class(current_options().netD)
         discriminator.modify_commandline_options(parser, is_train)
         if discriminator is MultiscaleDiscriminator:
             discriminator_class(current_options().netD_subarch).modify_commandline_options(parser, is_train)
+        if options.norm_mode == "sean":
+            parser.set_defaults(n_layers_D=3)  # SEAN's default (SPADE's is 4)
     return parser
 
 
@@ -51,7 +57,7 @@ def _create(network_class, opt) -> nn.Module:
 
 
 def define_G(opt) -> nn.Module:
-    return _create(generator_class(opt.netG), opt)
+    return _create(generator_class(opt.netG, opt.norm_mode), opt)
 
 
 def define_D(opt) -> nn.Module:

@@ -12,7 +12,7 @@ class NLayerDiscriminator(nn.Module):
 
     Args:
         opt: options; reads ``ndf``, ``n_layers_D``, ``norm_D``, ``label_nc``, ``output_nc``,
-            ``contain_dontcare_label``, ``no_instance``, ``no_ganFeat_loss``.
+            ``contain_dontcare_label``, ``no_instance``, ``no_ganFeat_loss``, ``norm_mode``.
     """
 
     @staticmethod
@@ -30,7 +30,8 @@ class NLayerDiscriminator(nn.Module):
         stages = [[nn.Conv2d(input_nc, nf, kernel, stride=2, padding=padding), nn.LeakyReLU(0.2)]]
         for n in range(1, opt.n_layers_D):
             nf_prev, nf = nf, min(nf * 2, 512)
-            stride = 1 if n == opt.n_layers_D - 1 else 2
+            # SPADE keeps the last hidden layer at stride 1; SEAN strides every layer (same shapes, other outputs)
+            stride = 1 if n == opt.n_layers_D - 1 and opt.norm_mode != "sean" else 2
             conv = nn.Conv2d(nf_prev, nf, kernel, stride=stride, padding=padding)
             stages.append([normalized_layer(conv, opt.norm_D, "--norm_D"), nn.LeakyReLU(0.2)])
         stages.append([nn.Conv2d(nf, 1, kernel, stride=1, padding=padding)])

@@ -6,7 +6,7 @@ from models.networks.clade import CLADE
 from models.networks.spade import SPADE
 from models.networks.spectral_norm import to_spectral
 
-NORM_MODES = ("spade", "clade")
+NORM_MODES = ("spade", "clade", "sean")
 
 
 class SPADEResnetBlock(nn.Module):
@@ -21,19 +21,9 @@ class SPADEResnetBlock(nn.Module):
 
     def __init__(self, fin: int, fout: int, opt):
         super().__init__()
-        self.learned_shortcut = fin != fout
-        fmiddle = min(fin, fout)
         # CLADE with instance maps appends the edge channel to each norm output (INVENTORY §2.4)
         extra = 1 if opt.norm_mode == "clade" and not opt.no_instance else 0
-
-        self.conv_0 = nn.Conv2d(fin + extra, fmiddle, kernel_size=3, padding=1)
-        self.conv_1 = nn.Conv2d(fmiddle + extra, fout, kernel_size=3, padding=1)
-        if self.learned_shortcut:
-            self.conv_s = nn.Conv2d(fin + extra, fout, kernel_size=1, bias=False)
-        if "spectral" in opt.norm_G:  # after all three convs are built, as the reference draws its random numbers
-            for name in ("conv_0", "conv_1", "conv_s"):
-                if hasattr(self, name):
-                    to_spectral(getattr(self, name))
+        fmiddle = add_block_convs(self, fin, fout, opt.norm_G, extra)
 
         config = opt.norm_G.replace("spectral", "")
         self.norm_0 = conditional_norm(config, fin, opt)
@@ -46,6 +36,28 @@ class SPADEResnetBlock(nn.Module):
         dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg, input_dist), 0.2))
         dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg, input_dist), 0.2))
         return x_s + dx
+
+
+def add_block_convs(block: nn.Module, fin: int, fout: int, norm_G: str, extra: int = 0) -> int:
+    """Give a residual block its ``conv_0``, ``conv_1`` (and ``conv_s`` when widths differ); returns the middle width.
+
+    Args:
+        block: the block being built; gets ``learned_shortcut`` too.
+        fin, fout: input and output channels.
+        norm_G: ``--norm_G``; ``spectral...`` wraps the convs in spectral norm.
+        extra: channels the norms add to their output (CLADE's instance edges).
+    """
+    block.learned_shortcut = fin != fout
+    fmiddle = min(fin, fout)
+    block.conv_0 = nn.Conv2d(fin + extra, fmiddle, kernel_size=3, padding=1)
+    block.conv_1 = nn.Conv2d(fmiddle + extra, fout, kernel_size=3, padding=1)
+    if block.learned_shortcut:
+        block.conv_s = nn.Conv2d(fin + extra, fout, kernel_size=1, bias=False)
+    if "spectral" in norm_G:  # after all three convs are built, as the reference draws its random numbers
+        for name in ("conv_0", "conv_1", "conv_s"):
+            if hasattr(block, name):
+                to_spectral(getattr(block, name))
+    return fmiddle
 
 
 def conditional_norm(config: str, channels: int, opt) -> nn.Module:

@@ -27,6 +27,10 @@ class SPADE(nn.Module):
 
     def forward(self, x, segmap, input_dist=None):
         normalized = self.param_free_norm(x)
-        segmap = F.interpolate(segmap, size=x.shape[2:], mode="nearest")
+        gamma, beta = self.modulation(F.interpolate(segmap, size=x.shape[2:], mode="nearest"))
+        return normalized * (1 + gamma) + beta
+
+    def modulation(self, segmap):
+        """The scale and shift (gamma, beta) predicted from a semantic map already at the activation's size."""
         hidden = self.mlp_shared(segmap)
-        return normalized * (1 + self.mlp_gamma(hidden)) + self.mlp_beta(hidden)
+        return self.mlp_gamma(hidden), self.mlp_beta(hidden)

@@ -1,0 +1,45 @@
+"""The semantic map at each resolution a generator needs, resized once per forward pass.
+
+Every conditional norm of a generator resizes the same label map to its own resolution, and
+several norms share a resolution (three per residual block). A ``LabelPyramid`` built at the
+start of the forward pass keeps each resized map, its per-class masks and the list of classes
+present, so the work is done once per resolution instead of once per layer.
+"""
+import torch
+import torch.nn.functional as F
+
+
+class LabelPyramid:
+    """Nearest-neighbour resized copies of one semantic map, cached by size.
+
+    Args:
+        semantics: the full-resolution semantic map [B, S, H, W] (one-hot classes, then an optional
+            instance-edge channel).
+        classes: how many leading channels are classes (``label_nc`` plus the dontcare class).
+    """
+
+    def __init__(self, semantics: torch.Tensor, classes: int):
+        self.semantics = semantics
+        self.classes = classes
+        self._maps: dict[tuple[int, int], torch.Tensor] = {}
+        self._present: dict[tuple[int, int], list[int]] = {}
+
+    def at(self, size) -> torch.Tensor:
+        """The semantic map resized to ``size`` (h, w) with nearest-neighbour sampling."""
+        size = tuple(int(s) for s in size)
+        if size not in self._maps:
+            self._maps[size] = (self.semantics if tuple(self.semantics.shape[2:]) == size
+                                else F.interpolate(self.semantics, size=size, mode="nearest"))
+        return self._maps[size]
+
+    def class_masks(self, size) -> torch.Tensor:
+        """The per-class masks [B, classes, h, w] at ``size`` (the instance-edge channel left out)."""
+        return self.at(size)[:, :self.classes]
+
+    def present_classes(self, size) -> list[int]:
+        """Classes that cover at least one pixel of at least one image at ``size``."""
+        size = tuple(int(s) for s in size)
+        if size not in self._present:
+            covered = self.class_masks(size).detach().amax(dim=(0, 2, 3)) > 0
+            self._present[size] = torch.nonzero(covered).flatten().tolist()
+        return self._present[size]

@@ -1,0 +1,118 @@
+"""The SEAN generator (``--norm_mode sean``): SPADE's layout with ACE norms fed by per-class style codes.
+
+Layer names, order and shapes are SEAN's (docs/sean_reference.md), so its checkpoints load
+strictly. Two departures: any ``--label_nc`` works (one ``fc_mu`` per class instead of 19), and
+``--num_upsampling_layers most`` runs its last block (SEAN builds it but never calls it, and
+then fails on the channel count).
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from models.networks.generator import UPSAMPLINGS, latent_size
+from models.networks.label_pyramid import LabelPyramid
+from models.networks.residual_block import add_block_convs
+from models.networks.sean import ACE, StyleEncoder
+
+DEAD_STATUS = "(SEAN's train/test/UI_mode switch; accepted for compatibility, does nothing here)"
+
+
+class SEANResnetBlock(nn.Module):
+    """SPADE's residual block with ACE norms ``ace_0``, ``ace_1``, ``ace_s``.
+
+    Args:
+        fin: input channels.
+        fout: output channels.
+        opt: options; reads ``norm_G``, ``semantic_nc``, ``label_nc``, ``contain_dontcare_label``.
+        use_style: give the norms their style branch.
+    """
+
+    def __init__(self, fin: int, fout: int, opt, use_style: bool = True):
+        super().__init__()
+        fmiddle = add_block_convs(self, fin, fout, opt.norm_G)
+        config = opt.norm_G.replace("spectral", "")
+        classes = style_classes(opt)
+        self.ace_0 = ACE(config, fin, opt.semantic_nc, classes, use_style)
+        self.ace_1 = ACE(config, fmiddle, opt.semantic_nc, classes, use_style)
+        if self.learned_shortcut:
+            self.ace_s = ACE(config, fin, opt.semantic_nc, classes, use_style)
+
+    def forward(self, x, labels: LabelPyramid, style_codes):
+        x_s = self.conv_s(self.ace_s(x, labels, style_codes)) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.ace_0(x, labels, style_codes), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.ace_1(dx, labels, style_codes), 0.2))
+        return x_s + dx
+
+
+class SEANGenerator(nn.Module):
+    """Label map + style codes (or the photo they come from) → image in [-1, 1].
+
+    Args:
+        opt: options; reads ``ngf``, ``crop_size``, ``aspect_ratio``, ``num_upsampling_layers``,
+            ``semantic_nc`` and what the blocks read.
+    """
+
+    @staticmethod
+    def modify_commandline_options(parser, is_train):
+        parser.set_defaults(norm_G="spectralspadesyncbatch3x3")
+        parser.add_argument("--num_upsampling_layers", choices=tuple(UPSAMPLINGS), default="normal",
+                            help="'more' adds an upsampling between the two middle blocks; "
+                                 "'most' also adds an upsampling and a residual block at the end")
+        parser.add_argument("--status", type=str, default="train" if is_train else "test", help=DEAD_STATUS)
+        return parser
+
+    def __init__(self, opt):
+        super().__init__()
+        self.opt = opt
+        nf = opt.ngf
+        self.sw, self.sh = latent_size(opt)
+        self.classes = style_classes(opt)
+        self.Zencoder = StyleEncoder()
+        self.fc = nn.Conv2d(opt.semantic_nc, 16 * nf, kernel_size=3, padding=1)
+        self.head_0 = SEANResnetBlock(16 * nf, 16 * nf, opt)
+        self.G_middle_0 = SEANResnetBlock(16 * nf, 16 * nf, opt)
+        self.G_middle_1 = SEANResnetBlock(16 * nf, 16 * nf, opt)
+        self.up_0 = SEANResnetBlock(16 * nf, 8 * nf, opt)
+        self.up_1 = SEANResnetBlock(8 * nf, 4 * nf, opt)
+        self.up_2 = SEANResnetBlock(4 * nf, 2 * nf, opt)
+        self.up_3 = SEANResnetBlock(2 * nf, 1 * nf, opt, use_style=False)
+        final_nc = nf
+        if opt.num_upsampling_layers == "most":
+            self.up_4 = SEANResnetBlock(1 * nf, nf // 2, opt)
+            final_nc = nf // 2
+        self.conv_img = nn.Conv2d(final_nc, 3, kernel_size=3, padding=1)
+        self.up = nn.Upsample(scale_factor=2)
+
+    def encode_styles(self, image: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
+        """Style codes [B, classes, 512] of ``image`` for the regions of ``seg`` (zeros for absent classes)."""
+        return self.Zencoder(image, LabelPyramid(seg, self.classes))
+
+    def forward(self, seg, image=None, style_codes=None):
+        """Args:
+            seg: semantic map [B, semantic_nc, H, W].
+            image: the photo whose style is used [B, 3, H, W] (SEAN: the real image).
+            style_codes: [B, classes, 512] instead of ``image`` (style transfer, edited codes).
+        """
+        labels = LabelPyramid(seg, self.classes)
+        if style_codes is None:
+            style_codes = self.Zencoder(image, labels)
+        x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
+        x = self.head_0(x, labels, style_codes)
+        x = self.up(x)
+        x = self.G_middle_0(x, labels, style_codes)
+        if self.opt.num_upsampling_layers in ("more", "most"):
+            x = self.up(x)
+        x = self.G_middle_1(x, labels, style_codes)
+        for block in (self.up_0, self.up_1, self.up_2, self.up_3):
+            x = self.up(x)
+            x = block(x, labels, style_codes)
+        if self.opt.num_upsampling_layers == "most":
+            x = self.up(x)
+            x = self.up_4(x, labels, style_codes)
+        x = self.conv_img(F.leaky_relu(x, 0.2))
+        return torch.tanh(x)
+
+
+def style_classes(opt) -> int:
+    """Classes that own a style code: ``label_nc`` plus the dontcare class (instance edges have none)."""
+    return opt.label_nc + (1 if opt.contain_dontcare_label else 0)
