@@ -108,6 +108,16 @@ class Pix2PixModel(nn.Module):
         instance edge map unless ``--no_instance``.
         """
         device = self.opt.device
+        semantics = self.semantic_map(data)
+        image = data["image"].to(device, non_blocking=True)
+        dist = data["dist"].to(device, non_blocking=True) if self.opt.add_dist else None
+        if self.opt.channels_last:
+            semantics, image = (t.contiguous(memory_format=torch.channels_last) for t in (semantics, image))
+        return semantics, image, dist
+
+    def semantic_map(self, data: dict) -> torch.Tensor:
+        """The one-hot label map (and instance edges) of a batch, on the model's device."""
+        device = self.opt.device
         label = data["label"].to(device, non_blocking=True).long()
         classes = self.opt.label_nc + (1 if self.opt.contain_dontcare_label else 0)
         b, _, h, w = label.shape
@@ -115,11 +125,25 @@ class Pix2PixModel(nn.Module):
         if not self.opt.no_instance:
             instance = data["instance"].to(device, non_blocking=True)
             semantics = torch.cat((semantics, instance_edges(instance)), dim=1)
-        image = data["image"].to(device, non_blocking=True)
-        dist = data["dist"].to(device, non_blocking=True) if self.opt.add_dist else None
-        if self.opt.channels_last:
-            semantics, image = (t.contiguous(memory_format=torch.channels_last) for t in (semantics, image))
-        return semantics, image, dist
+        return semantics
+
+    # ---- SEAN style codes (--norm_mode sean) -----------------------------------------------------
+    @torch.no_grad()
+    def style_codes(self, data: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """Per-class style codes [B, classes, style_length] of a batch's photos and [B, classes] bool: which classes have one."""
+        semantics, image, _ = self.preprocess_input(data)
+        with self.autocast():
+            codes, present = self.netG.encode_styles(image, semantics)
+        return codes.float(), present
+
+    @torch.no_grad()
+    def generate_with_style_codes(self, data: dict, codes: torch.Tensor) -> torch.Tensor:
+        """Images in [-1, 1] for the label maps of ``data`` (``label``, ``instance``; no photo needed) styled
+        by ``codes`` [B, classes, style_length]."""
+        semantics = self.semantic_map(data)
+        with self.autocast():
+            fake = self.runners["G"](seg=semantics, style_codes=codes.to(semantics.device))
+        return fake.float()
 
     # ---- generation ------------------------------------------------------------------------------
     def encode_z(self, real_image):

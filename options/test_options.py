@@ -15,6 +15,12 @@ class TestOptions(BaseOptions):
         parser.add_argument("--compute_fid", action="store_true",
                             help="also compute the FID of the pictures against the real images of the same "
                                  "samples; appended to [results_dir]/[name]/[phase]_[which_epoch]/fid.txt")
+        parser.add_argument("--save_style_codes", action="store_true",
+                            help="--norm_mode sean: write each image's per-class style codes to "
+                                 "[results_dir]/[name]/[phase]_[which_epoch]/style_codes/<image>/<class>/ACE.npy")
+        parser.add_argument("--compute_recon_metrics", action="store_true",
+                            help="also compute SSIM, PSNR and RMSE of the pictures against the real images; "
+                                 "appended to [results_dir]/[name]/[phase]_[which_epoch]/recon_metrics.txt")
         parser.set_defaults(preprocess_mode="scale_width_and_crop", crop_size=256, load_size=256,
                             display_winsize=256, serial_batches=True, no_flip=True, phase="test")
         return parser

@@ -13,7 +13,7 @@ import torch.nn.functional as F
 from models.networks.label_pyramid import LabelPyramid
 from models.networks.spade import SPADE
 
-STYLE_LENGTH = 512
+STYLE_LENGTH = 512  # SEAN's; --style_length changes it (then SEAN's checkpoints no longer fit)
 # SEAN's ACE normalises with synchronised batch norm and 3x3 style convs whatever --norm_G says
 STYLE_KERNEL = 3
 
@@ -41,6 +41,19 @@ class StyleEncoder(nn.Module):
                    nn.InstanceNorm2d(2 * channels), nn.LeakyReLU(0.2),
                    nn.ReflectionPad2d(1), nn.Conv2d(2 * channels, code_length, kernel_size=3), nn.Tanh()]
         self.model = nn.Sequential(*layers)
+        self.downsamplings = downsamplings
+
+    def feature_size(self, size) -> tuple[int, int]:
+        """(h, w) of the feature map for an image of ``size``: stride-2 convs, then one 2x transposed conv."""
+        def side(length: int) -> int:
+            for _ in range(self.downsamplings):
+                length = (length - 1) // 2 + 1
+            return 2 * length
+        return side(int(size[0])), side(int(size[1]))
+
+    def regions(self, labels: LabelPyramid, image_size) -> torch.Tensor:
+        """[B, classes] bool: which classes cover pixels at the feature resolution, i.e. have a code."""
+        return labels.class_masks(self.feature_size(image_size)).amax(dim=(2, 3)) > 0
 
     def forward(self, image: torch.Tensor, labels: LabelPyramid) -> torch.Tensor:
         """Style codes [B, classes, code_length]: the mean feature inside each class's region (zeros where absent)."""
@@ -60,12 +73,15 @@ class ACE(nn.Module):
         semantic_nc: channels of the semantic map.
         classes: number of classes, one ``fc_mu<j>`` each (SEAN hard-codes 19).
         use_style: build the style branch (SEAN's last block, ``up_3``, has none).
+        style_length: length of the style codes.
     """
 
-    def __init__(self, spade_config: str, norm_nc: int, semantic_nc: int, classes: int, use_style: bool = True):
+    def __init__(self, spade_config: str, norm_nc: int, semantic_nc: int, classes: int, use_style: bool = True,
+                 style_length: int = STYLE_LENGTH):
         super().__init__()
         self.use_style = use_style
         self.classes = classes
+        self.style_length = style_length
         self.Spade = SPADE(spade_config, norm_nc, semantic_nc)
         self.blending_gamma = nn.Parameter(torch.zeros(1))
         self.blending_beta = nn.Parameter(torch.zeros(1))
@@ -73,16 +89,16 @@ class ACE(nn.Module):
         self.param_free_norm = nn.SyncBatchNorm(norm_nc, affine=False)
         if use_style:
             for j in range(classes):
-                self.add_module(f"fc_mu{j}", nn.Linear(STYLE_LENGTH, STYLE_LENGTH))
+                self.add_module(f"fc_mu{j}", nn.Linear(style_length, style_length))
             padding = STYLE_KERNEL // 2
-            self.conv_gamma = nn.Conv2d(STYLE_LENGTH, norm_nc, kernel_size=STYLE_KERNEL, padding=padding)
-            self.conv_beta = nn.Conv2d(STYLE_LENGTH, norm_nc, kernel_size=STYLE_KERNEL, padding=padding)
+            self.conv_gamma = nn.Conv2d(style_length, norm_nc, kernel_size=STYLE_KERNEL, padding=padding)
+            self.conv_beta = nn.Conv2d(style_length, norm_nc, kernel_size=STYLE_KERNEL, padding=padding)
 
     def forward(self, x: torch.Tensor, labels: LabelPyramid, style_codes: torch.Tensor | None) -> torch.Tensor:
         """Args:
             x: activation [B, C, H, W].
             labels: the semantic map of this forward pass.
-            style_codes: [B, classes, 512] (unused without the style branch).
+            style_codes: [B, classes, style_length] (unused without the style branch).
         """
         normalized = self.param_free_norm(x + self.noise(x))
         gamma, beta = self.Spade.modulation(labels.at(x.shape[2:]))
@@ -100,7 +116,7 @@ class ACE(nn.Module):
         return pixels * self.noise_var.view(1, -1, 1, 1).to(x.dtype)
 
     def painted_styles(self, style_codes: torch.Tensor, labels: LabelPyramid, size) -> torch.Tensor:
-        """[B, 512, H, W]: at each pixel, ``relu(fc_mu<j>(code of its class j))``; zero where no class is.
+        """[B, style_length, H, W]: at each pixel, ``relu(fc_mu<j>(code of its class j))``; zero where no class is.
 
         SEAN loops over images and classes with ``masked_scatter_``; with one-hot masks the sum
         below puts the same numbers in the same places, in one batched product.
@@ -108,6 +124,6 @@ class ACE(nn.Module):
         present = labels.present_classes(size)
         masks = labels.class_masks(size)[:, present]
         if not present:
-            return masks.new_zeros(masks.size(0), STYLE_LENGTH, *masks.shape[2:])
+            return masks.new_zeros(masks.size(0), self.style_length, *masks.shape[2:])
         per_class = torch.stack([F.relu(getattr(self, f"fc_mu{j}")(style_codes[:, j])) for j in present], dim=1)
         return torch.einsum("bjc,bjhw->bchw", per_class, masks.to(per_class.dtype))

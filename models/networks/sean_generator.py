@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from models.networks.generator import UPSAMPLINGS, latent_size
 from models.networks.label_pyramid import LabelPyramid
 from models.networks.residual_block import add_block_convs
-from models.networks.sean import ACE, StyleEncoder
+from models.networks.sean import ACE, STYLE_LENGTH, StyleEncoder
 
 DEAD_STATUS = "(SEAN's train/test/UI_mode switch; accepted for compatibility, does nothing here)"
 
@@ -23,7 +23,7 @@ class SEANResnetBlock(nn.Module):
     Args:
         fin: input channels.
         fout: output channels.
-        opt: options; reads ``norm_G``, ``semantic_nc``, ``label_nc``, ``contain_dontcare_label``.
+        opt: options; reads ``norm_G``, ``semantic_nc``, ``label_nc``, ``contain_dontcare_label``, ``style_length``.
         use_style: give the norms their style branch.
     """
 
@@ -31,11 +31,11 @@ class SEANResnetBlock(nn.Module):
         super().__init__()
         fmiddle = add_block_convs(self, fin, fout, opt.norm_G)
         config = opt.norm_G.replace("spectral", "")
-        classes = style_classes(opt)
-        self.ace_0 = ACE(config, fin, opt.semantic_nc, classes, use_style)
-        self.ace_1 = ACE(config, fmiddle, opt.semantic_nc, classes, use_style)
+        shared = (opt.semantic_nc, style_classes(opt), use_style, opt.style_length)
+        self.ace_0 = ACE(config, fin, *shared)
+        self.ace_1 = ACE(config, fmiddle, *shared)
         if self.learned_shortcut:
-            self.ace_s = ACE(config, fin, opt.semantic_nc, classes, use_style)
+            self.ace_s = ACE(config, fin, *shared)
 
     def forward(self, x, labels: LabelPyramid, style_codes):
         x_s = self.conv_s(self.ace_s(x, labels, style_codes)) if self.learned_shortcut else x
@@ -49,7 +49,7 @@ class SEANGenerator(nn.Module):
 
     Args:
         opt: options; reads ``ngf``, ``crop_size``, ``aspect_ratio``, ``num_upsampling_layers``,
-            ``semantic_nc`` and what the blocks read.
+            ``semantic_nc``, ``style_length`` and what the blocks read.
     """
 
     @staticmethod
@@ -59,6 +59,9 @@ class SEANGenerator(nn.Module):
                             help="'more' adds an upsampling between the two middle blocks; "
                                  "'most' also adds an upsampling and a residual block at the end")
         parser.add_argument("--status", type=str, default="train" if is_train else "test", help=DEAD_STATUS)
+        parser.add_argument("--style_length", type=int, default=STYLE_LENGTH,
+                            help="length of the per-class style codes (SEAN: 512; other values make checkpoints "
+                                 "SEAN's code cannot load, and a far smaller generator)")
         return parser
 
     def __init__(self, opt):
@@ -67,7 +70,7 @@ class SEANGenerator(nn.Module):
         nf = opt.ngf
         self.sw, self.sh = latent_size(opt)
         self.classes = style_classes(opt)
-        self.Zencoder = StyleEncoder()
+        self.Zencoder = StyleEncoder(code_length=opt.style_length)
         self.fc = nn.Conv2d(opt.semantic_nc, 16 * nf, kernel_size=3, padding=1)
         self.head_0 = SEANResnetBlock(16 * nf, 16 * nf, opt)
         self.G_middle_0 = SEANResnetBlock(16 * nf, 16 * nf, opt)
@@ -83,15 +86,17 @@ class SEANGenerator(nn.Module):
         self.conv_img = nn.Conv2d(final_nc, 3, kernel_size=3, padding=1)
         self.up = nn.Upsample(scale_factor=2)
 
-    def encode_styles(self, image: torch.Tensor, seg: torch.Tensor) -> torch.Tensor:
-        """Style codes [B, classes, 512] of ``image`` for the regions of ``seg`` (zeros for absent classes)."""
-        return self.Zencoder(image, LabelPyramid(seg, self.classes))
+    def encode_styles(self, image: torch.Tensor, seg: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Style codes [B, classes, style_length] of ``image`` for the regions of ``seg`` (zeros for absent classes),
+        and [B, classes] bool: which classes have a code."""
+        labels = LabelPyramid(seg, self.classes)
+        return self.Zencoder(image, labels), self.Zencoder.regions(labels, image.shape[2:])
 
     def forward(self, seg, image=None, style_codes=None):
         """Args:
             seg: semantic map [B, semantic_nc, H, W].
             image: the photo whose style is used [B, 3, H, W] (SEAN: the real image).
-            style_codes: [B, classes, 512] instead of ``image`` (style transfer, edited codes).
+            style_codes: [B, classes, style_length] instead of ``image`` (style transfer, edited codes).
         """
         labels = LabelPyramid(seg, self.classes)
         if style_codes is None:
