@@ -43,12 +43,13 @@ def main(argv=None) -> Path:
     written = 0
     with tqdm(total=total, desc="test", unit="img") as progress:
         for batch in dataloader:
-            generated = model.inference(batch)
+            codes = model.style_codes(batch) if opt.save_style_codes else None
+            # the reconstruction from the codes just encoded: the same picture as inference, one encoding pass
+            generated = model.generate_with_style_codes(batch, codes[0]) if codes else model.inference(batch)
             kept = min(generated.size(0), total - written)
             if opt.compute_fid:  # the statistics of exactly the pictures written
                 real.add(batch["image"][:kept])
                 fake.add(fid.as_saved_8bit(generated[:kept]))
-            codes = model.style_codes(batch) if opt.save_style_codes else None
             for b in range(kept):
                 save_result(web_dir, Path(batch["path"][b]).stem, batch["label"][b], generated[b], batch["image"][b],
                             opt, page)

@@ -52,6 +52,10 @@ def load_network(network: nn.Module, label: str, which: str, opt) -> nn.Module:
 
 def mismatch_description(expected: dict, found: dict) -> str:
     """Which keys or shapes differ, and which flags most likely differ from the run that saved the file."""
+    if _is_sean(found) != _is_sean(expected):
+        return ("it is a SEAN checkpoint (keys Zencoder.*, *.ace_0.*): add --norm_mode sean." if _is_sean(found) else
+                "it is not a SEAN checkpoint (no Zencoder.* or *.ace_0.* keys): drop --norm_mode sean or pick the "
+                "run that was trained with it.")
     missing = [k for k in expected if k not in found]
     unexpected = [k for k in found if k not in expected]
     reshaped = [k for k in expected if k in found and expected[k] != found[k]]
@@ -62,6 +66,10 @@ def mismatch_description(expected: dict, found: dict) -> str:
         key = reshaped[0]
         what = f"{key} has shape {list(found[key])} in the file but {list(expected[key])} here"
     return f"{what}; the flags that likely differ: {', '.join(likely_flags(expected, found))}."
+
+
+def _is_sean(keys) -> bool:
+    return any(k.startswith("Zencoder.") or ".ace_0." in k for k in keys)
 
 
 # key fragments that only some flag settings create, and the flag that decides them

@@ -64,3 +64,24 @@ def write_mean_codes(root: Path, classes: int | None = None) -> dict[int, int]:
         folder.mkdir(parents=True, exist_ok=True)
         np.save(folder / CODE_FILE, np.mean(np.stack(vectors), axis=0))
     return {j: len(v) for j, v in sorted(by_class.items())}
+
+
+def blend_codes(base: torch.Tensor, donor: torch.Tensor, donor_present: torch.Tensor, classes=None,
+                alpha: float = 1.0) -> torch.Tensor:
+    """``base`` codes [classes, length] with the chosen classes moved towards ``donor``'s: ``(1 - alpha)·base + alpha·donor``.
+
+    Args:
+        base: the codes kept where nothing is transferred.
+        donor: the codes transferred.
+        donor_present: [classes] bool; classes the donor has no code for keep ``base``'s.
+        classes: class ids to transfer (None: all).
+        alpha: 0 keeps ``base``, 1 takes ``donor``; values between interpolate.
+    """
+    take = donor_present.clone()
+    if classes is not None:
+        chosen = torch.zeros_like(take)
+        chosen[list(classes)] = True
+        take &= chosen
+    mixed = base.clone()
+    mixed[take] = (1 - alpha) * base[take] + alpha * donor[take]
+    return mixed
