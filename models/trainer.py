@@ -64,7 +64,10 @@ class Pix2PixTrainer:
         def wrapper(network, name):
             if distributed and name != "D_local":
                 device_ids = [torch.device(opt.device).index] if opt.device.startswith("cuda") else None
-                network = DistributedDataParallel(network, device_ids=device_ids)
+                # SEAN leaves parameters unused: the blending weights of its last block, and the per-class
+                # layers of classes absent from a process's batch
+                network = DistributedDataParallel(network, device_ids=device_ids,
+                                                  find_unused_parameters=opt.norm_mode == "sean")
             return torch.compile(network) if opt.compile else network
 
         if distributed or opt.compile:

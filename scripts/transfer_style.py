@@ -24,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import data  # noqa: E402
 from data.image_folder import stem  # noqa: E402
+from models.networks.sean_generator import style_classes  # noqa: E402
 from models.pix2pix_model import Pix2PixModel  # noqa: E402
 from options.test_options import TestOptions  # noqa: E402
 from util.celebamaskhq import CLASS_NAMES  # noqa: E402
@@ -100,10 +101,10 @@ def main(argv=None) -> Path:
     opt = TestOptions().parse(rest)
     if opt.norm_mode != "sean":
         raise UserError("style transfer needs a SEAN model: add --norm_mode sean (and the run's flags).")
+    classes, length = style_classes(opt), opt.style_length
+    chosen = class_ids(args.classes, classes)
     model = Pix2PixModel(opt).to(opt.device).eval()
     samples = Samples(opt)
-    classes, length = model.netG.classes, opt.style_length
-    chosen = class_ids(args.classes, classes)
     output = Path(args.output) if args.output else Path(opt.results_dir) / opt.name / f"transfer_{opt.which_epoch}"
     output.mkdir(parents=True, exist_ok=True)
 
