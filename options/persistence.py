@@ -34,7 +34,7 @@ def load_config(path: str) -> dict:
 # what test.py takes from a run's saved options: how the networks are built and what the labels mean
 ARCHITECTURE = {"netG", "ngf", "norm_G", "norm_E", "norm_mode", "add_dist", "label_nc", "contain_dontcare_label",
                 "no_instance", "use_vae", "z_dim", "num_upsampling_layers", "crop_size", "aspect_ratio",
-                "output_nc", "dataset_mode", "preprocess_mode", "model"}
+                "output_nc", "dataset_mode", "preprocess_mode", "model", "style_length"}
 
 
 # what test.py takes from a run's saved options besides the architecture, unless given: where the data is
