@@ -43,6 +43,8 @@ PRESETS = {
                            "--ngf", "64", "--ndf", "64", "--batchSize", "1"],
     "celebamaskhq-spade": [*COMMON, "--norm_mode", "spade", "--load_size", "256", "--crop_size", "256",
                            "--ngf", "64", "--ndf", "64", "--batchSize", "1"],
+    "celebamaskhq-sean": [*COMMON, "--norm_mode", "sean", "--load_size", "256", "--crop_size", "256",
+                          "--ngf", "64", "--ndf", "64", "--batchSize", "1"],
     "toy-clade": [*COMMON, "--norm_mode", "clade", "--load_size", "64", "--crop_size", "64",
                   "--ngf", "16", "--ndf", "16", "--batchSize", "4"],
     "toy-spade": [*COMMON, "--norm_mode", "spade", "--load_size", "64", "--crop_size", "64",

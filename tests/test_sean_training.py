@@ -5,25 +5,13 @@ Short style codes (--style_length 16) keep the generator small; the layout is SE
 import subprocess
 import sys
 
-import pytest
-import torch
-
 from conftest import REPO, assert_same_weights, load_weights, run_script, train_flags
-from util import fid
 
 SEAN = ["--norm_mode", "sean", "--style_length", "16", "--max_dataset_size", "4", "--niter_decay", "0"]
 
 
 def sean_train_flags(checkpoints, *extra):
     return [*train_flags(checkpoints), *SEAN, *map(str, extra)]
-
-
-@pytest.fixture(scope="module")
-def inception_file(tmp_path_factory):
-    path = tmp_path_factory.mktemp("inception") / "pt_inception.pth"
-    torch.manual_seed(0)
-    torch.save(fid.fid_inception_trunk().state_dict(), path)
-    return path
 
 
 def test_resumed_sean_run_with_ema_amp_and_fid_is_bit_identical_to_an_unbroken_one(tmp_path, inception_file):

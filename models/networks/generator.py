@@ -36,17 +36,7 @@ class SPADEGenerator(nn.Module):
         else:
             self.fc = nn.Conv2d(opt.semantic_nc, 16 * nf, kernel_size=3, padding=1)
 
-        self.head_0 = SPADEResnetBlock(16 * nf, 16 * nf, opt)
-        self.G_middle_0 = SPADEResnetBlock(16 * nf, 16 * nf, opt)
-        self.G_middle_1 = SPADEResnetBlock(16 * nf, 16 * nf, opt)
-        self.up_0 = SPADEResnetBlock(16 * nf, 8 * nf, opt)
-        self.up_1 = SPADEResnetBlock(8 * nf, 4 * nf, opt)
-        self.up_2 = SPADEResnetBlock(4 * nf, 2 * nf, opt)
-        self.up_3 = SPADEResnetBlock(2 * nf, 1 * nf, opt)
-        final_nc = nf
-        if opt.num_upsampling_layers == "most":
-            self.up_4 = SPADEResnetBlock(1 * nf, nf // 2, opt)
-            final_nc = nf // 2
+        final_nc = add_residual_blocks(self, opt, lambda fin, fout, name: SPADEResnetBlock(fin, fout, opt))
         self.conv_img = nn.Conv2d(final_nc, 3, kernel_size=3, padding=1)
         self.up = nn.Upsample(scale_factor=2)
 
@@ -63,20 +53,44 @@ class SPADEGenerator(nn.Module):
         else:
             x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
 
-        x = self.head_0(x, seg, input_dist)
-        x = self.up(x)
-        x = self.G_middle_0(x, seg, input_dist)
-        if self.opt.num_upsampling_layers in ("more", "most"):
-            x = self.up(x)
-        x = self.G_middle_1(x, seg, input_dist)
-        for block in (self.up_0, self.up_1, self.up_2, self.up_3):
-            x = self.up(x)
-            x = block(x, seg, input_dist)
-        if self.opt.num_upsampling_layers == "most":
-            x = self.up(x)
-            x = self.up_4(x, seg, input_dist)
+        x = run_residual_blocks(self, x, seg, input_dist)
         x = self.conv_img(F.leaky_relu(x, 0.2))
         return torch.tanh(x)
+
+
+# (name, input width, output width) in multiples of --ngf, in the order the reference registers them
+BLOCK_WIDTHS = (("head_0", 16, 16), ("G_middle_0", 16, 16), ("G_middle_1", 16, 16), ("up_0", 16, 8),
+                ("up_1", 8, 4), ("up_2", 4, 2), ("up_3", 2, 1))
+
+
+def add_residual_blocks(generator: nn.Module, opt, make_block) -> int:
+    """Register ``head_0`` … ``up_3`` (and ``up_4`` for ``most``) made by ``make_block(fin, fout, name)``.
+
+    Returns the channel count of the last block's output.
+    """
+    for name, fin, fout in BLOCK_WIDTHS:
+        generator.add_module(name, make_block(fin * opt.ngf, fout * opt.ngf, name))
+    if opt.num_upsampling_layers == "most":
+        generator.add_module("up_4", make_block(opt.ngf, opt.ngf // 2, "up_4"))
+        return opt.ngf // 2
+    return opt.ngf
+
+
+def run_residual_blocks(generator: nn.Module, x, *conditions):
+    """The blocks from the seed map up, doubling the resolution between them; ``conditions`` go to every block."""
+    x = generator.head_0(x, *conditions)
+    x = generator.up(x)
+    x = generator.G_middle_0(x, *conditions)
+    if generator.opt.num_upsampling_layers in ("more", "most"):
+        x = generator.up(x)
+    x = generator.G_middle_1(x, *conditions)
+    for block in (generator.up_0, generator.up_1, generator.up_2, generator.up_3):
+        x = generator.up(x)
+        x = block(x, *conditions)
+    if generator.opt.num_upsampling_layers == "most":
+        x = generator.up(x)
+        x = generator.up_4(x, *conditions)
+    return x
 
 
 def latent_size(opt) -> tuple[int, int]:

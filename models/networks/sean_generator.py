@@ -9,7 +9,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models.networks.generator import UPSAMPLINGS, latent_size
+from models.networks.generator import SPADEGenerator, add_residual_blocks, latent_size, run_residual_blocks
 from models.networks.label_pyramid import LabelPyramid
 from models.networks.residual_block import add_block_convs
 from models.networks.sean import ACE, STYLE_LENGTH, StyleEncoder
@@ -54,10 +54,7 @@ class SEANGenerator(nn.Module):
 
     @staticmethod
     def modify_commandline_options(parser, is_train):
-        parser.set_defaults(norm_G="spectralspadesyncbatch3x3")
-        parser.add_argument("--num_upsampling_layers", choices=tuple(UPSAMPLINGS), default="normal",
-                            help="'more' adds an upsampling between the two middle blocks; "
-                                 "'most' also adds an upsampling and a residual block at the end")
+        SPADEGenerator.modify_commandline_options(parser, is_train)
         parser.add_argument("--status", type=str, default="train" if is_train else "test", help=DEAD_STATUS)
         parser.add_argument("--style_length", type=int, default=STYLE_LENGTH,
                             help="length of the per-class style codes (SEAN: 512; other values make checkpoints "
@@ -67,22 +64,12 @@ class SEANGenerator(nn.Module):
     def __init__(self, opt):
         super().__init__()
         self.opt = opt
-        nf = opt.ngf
         self.sw, self.sh = latent_size(opt)
         self.classes = style_classes(opt)
         self.Zencoder = StyleEncoder(code_length=opt.style_length)
-        self.fc = nn.Conv2d(opt.semantic_nc, 16 * nf, kernel_size=3, padding=1)
-        self.head_0 = SEANResnetBlock(16 * nf, 16 * nf, opt)
-        self.G_middle_0 = SEANResnetBlock(16 * nf, 16 * nf, opt)
-        self.G_middle_1 = SEANResnetBlock(16 * nf, 16 * nf, opt)
-        self.up_0 = SEANResnetBlock(16 * nf, 8 * nf, opt)
-        self.up_1 = SEANResnetBlock(8 * nf, 4 * nf, opt)
-        self.up_2 = SEANResnetBlock(4 * nf, 2 * nf, opt)
-        self.up_3 = SEANResnetBlock(2 * nf, 1 * nf, opt, use_style=False)
-        final_nc = nf
-        if opt.num_upsampling_layers == "most":
-            self.up_4 = SEANResnetBlock(1 * nf, nf // 2, opt)
-            final_nc = nf // 2
+        self.fc = nn.Conv2d(opt.semantic_nc, 16 * opt.ngf, kernel_size=3, padding=1)
+        final_nc = add_residual_blocks(self, opt, lambda fin, fout, name: SEANResnetBlock(
+            fin, fout, opt, use_style=name != "up_3"))  # SEAN's last block has no style branch
         self.conv_img = nn.Conv2d(final_nc, 3, kernel_size=3, padding=1)
         self.up = nn.Upsample(scale_factor=2)
 
@@ -102,18 +89,7 @@ class SEANGenerator(nn.Module):
         if style_codes is None:
             style_codes = self.Zencoder(image, labels)
         x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
-        x = self.head_0(x, labels, style_codes)
-        x = self.up(x)
-        x = self.G_middle_0(x, labels, style_codes)
-        if self.opt.num_upsampling_layers in ("more", "most"):
-            x = self.up(x)
-        x = self.G_middle_1(x, labels, style_codes)
-        for block in (self.up_0, self.up_1, self.up_2, self.up_3):
-            x = self.up(x)
-            x = block(x, labels, style_codes)
-        if self.opt.num_upsampling_layers == "most":
-            x = self.up(x)
-            x = self.up_4(x, labels, style_codes)
+        x = run_residual_blocks(self, x, labels, style_codes)
         x = self.conv_img(F.leaky_relu(x, 0.2))
         return torch.tanh(x)
 
