@@ -17,6 +17,7 @@ from models.networks.sean import ACE, StyleEncoder
 from models.pix2pix_model import Pix2PixModel
 from options.test_options import TestOptions
 from options.train_options import TrainOptions
+from util.errors import UserError
 from util.style_codes import blend_codes
 from util.visuals import tensor_to_image
 
@@ -262,3 +263,20 @@ def test_any_label_nc_with_dontcare_and_instance_maps():
     out = generator(semantics, image=image)
     assert out.shape == (2, 3, 32, 32)
     assert torch.allclose(out, generator(semantics, style_codes=codes), atol=1e-6)
+
+
+@pytest.mark.parametrize("flag,message", [
+    (["--use_vae"], "--use_vae does not apply to --norm_mode sean"),
+    (["--add_dist"], "--add_dist does not apply to --norm_mode sean"),
+])
+def test_flags_sean_cannot_use_are_refused(flag, message):
+    with pytest.raises(UserError, match=message):
+        TrainOptions().parse(["--gpu_ids", "-1", "--dataset_mode", "custom", "--label_dir", "x", "--image_dir", "y",
+                              "--norm_mode", "sean", *flag])
+
+
+def test_saving_style_codes_needs_sean(tmp_path, capsys):
+    with pytest.raises(SystemExit) as stop:
+        test_entry.main([*FIXTURE_FLAGS, *DATA_FLAGS, "--name", "x", "--checkpoints_dir", tmp_path, "--save_style_codes"])
+    assert stop.value.code == 1
+    assert "--save_style_codes needs --norm_mode sean" in capsys.readouterr().err
