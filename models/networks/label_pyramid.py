@@ -23,6 +23,7 @@ class LabelPyramid:
         self.classes = classes
         self._maps: dict[tuple[int, int], torch.Tensor] = {}
         self._present: dict[tuple[int, int], list[int]] = {}
+        self._present_masks: dict[tuple[int, int], tuple[list[int], torch.Tensor]] = {}
 
     def at(self, size) -> torch.Tensor:
         """The semantic map resized to ``size`` (h, w) with nearest-neighbour sampling."""
@@ -35,6 +36,14 @@ class LabelPyramid:
     def class_masks(self, size) -> torch.Tensor:
         """The per-class masks [B, classes, h, w] at ``size`` (the instance-edge channel left out)."""
         return self.at(size)[:, :self.classes]
+
+    def present_masks(self, size) -> tuple[list[int], torch.Tensor]:
+        """The classes present at ``size`` and their masks [B, len(present), h, w]."""
+        size = tuple(int(s) for s in size)
+        if size not in self._present_masks:
+            present = self.present_classes(size)
+            self._present_masks[size] = (present, self.class_masks(size)[:, present])
+        return self._present_masks[size]
 
     def present_classes(self, size) -> list[int]:
         """Classes that cover at least one pixel of at least one image at ``size``."""

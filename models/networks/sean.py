@@ -121,8 +121,7 @@ class ACE(nn.Module):
         SEAN loops over images and classes with ``masked_scatter_``; with one-hot masks the sum
         below puts the same numbers in the same places, in one batched product.
         """
-        present = labels.present_classes(size)
-        masks = labels.class_masks(size)[:, present]
+        present, masks = labels.present_masks(size)
         if not present:
             return masks.new_zeros(masks.size(0), self.style_length, *masks.shape[2:])
         per_class = torch.stack([F.relu(getattr(self, f"fc_mu{j}")(style_codes[:, j])) for j in present], dim=1)
