@@ -96,7 +96,7 @@ def picture(tensor_or_none, size) -> np.ndarray:
 
 @exits_on_user_error
 def main(argv=None) -> Path:
-    args, rest = transfer_arguments().parse_known_args(argv)
+    args, rest = transfer_arguments().parse_known_args(None if argv is None else [str(a) for a in argv])
     opt = TestOptions().parse(rest)
     if opt.norm_mode != "sean":
         raise UserError("style transfer needs a SEAN model: add --norm_mode sean (and the run's flags).")

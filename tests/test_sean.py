@@ -203,10 +203,15 @@ def test_transfer_script_writes_the_grid_and_keeps_unchosen_classes(sean_run, tm
         assert differences(read_png(tmp_path / f"{stem}_styled_by_00007.jpg_alpha1.png"), own)[1] > 1
 
 
-def test_transfer_script_rejects_unknown_classes(sean_run, tmp_path):
-    result = run_script("scripts/transfer_style.py", "--content", "00001", "--style", "00002", "--classes", "wig",
-                        "--output", tmp_path, *sean_flags(sean_run))
-    assert result.returncode == 1 and "--classes: 'wig' is neither a class id" in result.stderr
+def test_transfer_script_rejects_unknown_classes(sean_run, tmp_path, capsys):
+    from scripts import transfer_style
+
+    with pytest.raises(SystemExit) as stop:
+        transfer_style.main(["--content", "00001", "--style", "00002", "--classes", "wig", "--output", tmp_path,
+                             *sean_flags(sean_run)])
+    assert stop.value.code == 1
+    assert "--classes: 'wig' is neither a class id below 19 nor one of background, skin" in capsys.readouterr().err
+    assert not list(tmp_path.iterdir())
 
 
 def looped_painting(ace, codes, masks):
