@@ -81,9 +81,13 @@ def main():
     parser.add_argument("--sean", required=True, type=Path, help="SEAN checkout (with the CPU patches)")
     parser.add_argument("--trained", required=True, type=Path, help="SEAN run folder after one epoch")
     parser.add_argument("--work", required=True, type=Path)
+    parser.add_argument("--out", type=Path, default=REPO / "tests" / "fixtures" / "sean", help="fixture folder")
+    parser.add_argument("--flags", nargs=argparse.REMAINDER, default=[],
+                        help="model flags after the default ones, as the run was trained (e.g. --ngf 16 --crop_size 128)")
     args = parser.parse_args()
     helper = load_helper()
-    out = REPO / "tests" / "fixtures" / "sean"
+    out = args.out
+    flags = [*FLAGS, *args.flags]
     sys.path.insert(0, str(args.sean))
     import data
     from models.pix2pix_model import Pix2PixModel
@@ -92,7 +96,7 @@ def main():
     run = args.work / "checkpoints" / NAME
     shutil.rmtree(args.work, ignore_errors=True)
     shutil.copytree(args.trained, run)
-    opt = sean_options([*FLAGS, "--name", NAME, "--checkpoints_dir", str(args.work / "checkpoints"), "--batchSize", "16"])
+    opt = sean_options([*flags, "--name", NAME, "--checkpoints_dir", str(args.work / "checkpoints"), "--batchSize", "16"])
     model = Pix2PixModel(opt)
     generator = model.netG
     batch = next(iter(data.create_dataloader(opt)))
@@ -142,7 +146,7 @@ def main():
 
     # SEAN's test.py, unchanged, in a fresh process (it writes styles_test/ into its working folder)
     env = dict(os.environ, PYTHONPATH=os.environ.get("PYTHONPATH", "") + os.pathsep + str(args.sean))
-    subprocess.run([sys.executable, str(args.sean / "test.py"), *FLAGS, "--name", NAME, "--checkpoints_dir",
+    subprocess.run([sys.executable, str(args.sean / "test.py"), *flags, "--name", NAME, "--checkpoints_dir",
                     str(args.work / "checkpoints"), "--results_dir", str(args.work / "results"), "--batchSize", "1"],
                    cwd=args.work, env=env, check=True)
     shutil.rmtree(out / "results", ignore_errors=True)
