@@ -87,6 +87,9 @@ class SEANGenerator(nn.Module):
         """
         labels = LabelPyramid(seg, self.classes)
         if style_codes is None:
+            if image is None:
+                raise ValueError("the SEAN generator needs the photo whose style it copies (image=) or the style "
+                                 "codes themselves (style_codes=).")
             style_codes = self.Zencoder(image, labels)
         x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
         x = run_residual_blocks(self, x, labels, style_codes)
