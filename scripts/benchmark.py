@@ -35,7 +35,7 @@ from tqdm import tqdm  # noqa: E402
 from models.pix2pix_model import Pix2PixModel  # noqa: E402
 from models.trainer import Pix2PixTrainer  # noqa: E402
 from options.train_options import TrainOptions  # noqa: E402
-from util.errors import exits_on_user_error  # noqa: E402
+from util.errors import UserError, exits_on_user_error  # noqa: E402
 
 COMMON = ["--dataset_mode", "custom", "--label_nc", "19", "--no_instance", "--no_vgg_loss"]
 PRESETS = {
@@ -235,6 +235,9 @@ def print_side_by_side(figures: dict, args) -> None:
 @exits_on_user_error
 def main(argv=None):
     args = parse_args(argv)
+    if args.reference and "sean" in PRESETS[args.preset]:
+        raise UserError(f"--reference runs CLADE's code, which has no SEAN; time --preset {args.preset} without "
+                        f"--reference (README: SEAN, memory and speed, for figures of SEAN's own code).")
     if args.reference:
         figures = side_by_side(args)
         print_side_by_side(figures, args)
