@@ -319,8 +319,12 @@ def test_palette_names_come_from_the_names_file_the_dataset_mode_or_the_ids(tmp_
 
     from editor.classes import run_classes
 
+    from util.celebamaskhq import PALETTE
+
     celeba = run_classes(Namespace(label_nc=19, contain_dontcare_label=False, dataset_mode="celebamaskhq"))
-    assert (celeba[HAIR].name, celeba[HAIR].colour) == ("hair", (0, 0, 204))
+    # the colours of the training and test pages and of the dataset previews
+    assert (celeba[HAIR].name, celeba[HAIR].colour) == ("hair", tuple(int(v) for v in PALETTE[HAIR]))
+    assert len({c.colour for c in celeba}) == 19
     custom = run_classes(Namespace(label_nc=3, contain_dontcare_label=True, dataset_mode="custom"))
     assert [c.name for c in custom] == ["class 0", "class 1", "class 2", "dontcare"]
     names = tmp_path / "names.txt"
