@@ -1,4 +1,4 @@
-"""Generate pictures for a dataset with a trained generator (INVENTORY §7), optionally with their FID.
+"""Generate pictures for a dataset with a trained generator (docs/reference.md §7), optionally with their FID.
 
     python test.py --name RUN --dataset_mode custom --label_dir L --image_dir I --label_nc 19 --no_instance
     python test.py --name RUN ... --use_ema --compute_fid
@@ -16,6 +16,7 @@ from options.test_options import TestOptions
 from util import fid
 from util.checkpoint import load_network
 from util.errors import exits_on_user_error
+from util.files import check_writable_folder
 from util.html import HTMLPage
 from util.visuals import colorize_label, tensor_to_image
 
@@ -23,6 +24,8 @@ from util.visuals import colorize_label, tensor_to_image
 @exits_on_user_error
 def main(argv=None) -> Path:
     opt = TestOptions().parse(argv)
+    web_dir = Path(opt.results_dir) / opt.name / f"{opt.phase}_{opt.which_epoch}"
+    check_writable_folder(web_dir, f"--results_dir {opt.results_dir}")
     dataloader = data.create_dataloader(opt)
     model = Pix2PixModel(opt).to(opt.device).eval()
     if opt.use_ema:
@@ -31,7 +34,6 @@ def main(argv=None) -> Path:
         inception = fid.load_inception(opt.eval_dims, opt.fid_weights or None, opt.device)
         real, fake = fid.ActivationStatistics(inception), fid.ActivationStatistics(inception)
 
-    web_dir = Path(opt.results_dir) / opt.name / f"{opt.phase}_{opt.which_epoch}"
     page = HTMLPage(web_dir, f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.which_epoch}")
     total = min(len(dataloader.dataset), opt.how_many)
     written = 0

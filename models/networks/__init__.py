@@ -8,7 +8,7 @@ from models.networks.initialization import init_weights
 from util.errors import UserError
 
 GENERATORS = {"spade": SPADEGenerator}
-# the reference finds classes by lower-cased name without underscores (INVENTORY §1.1)
+# the reference finds classes by lower-cased name without underscores (docs/reference.md §1.1)
 DISCRIMINATORS = {"multiscale": MultiscaleDiscriminator, "nlayer": NLayerDiscriminator}
 
 
