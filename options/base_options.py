@@ -12,9 +12,8 @@ import torch
 
 import data
 import models
-from options.command_line import group_by_topic, new_parser
+from options.command_line import closest_flag, group_by_topic, new_parser
 from options.persistence import load_config, restored_run_options
-from options.suggestions import did_you_mean
 from util.errors import UserError
 
 DEAD = "(accepted for compatibility with the reference commands; does nothing)"
@@ -186,8 +185,10 @@ class BaseOptions:
                 raise UserError(f"--config {path}: '{key}' is an option of "
                                 f"{'test.py' if self.is_train else 'train.py'}, not of {script}; remove it from "
                                 f"this file (keep one config file per script).")
-            raise UserError(f"--config {path}: '{key}' is no option of {script}{did_you_mean(key, known, '')}; "
-                            f"fix or remove the key (python {script} --help lists the options).")
+            closest = closest_flag(key, sorted(known))
+            hint = f" (did you mean {closest}?)" if closest else ""
+            raise UserError(f"--config {path}: '{key}' is no option of {script}{hint}; fix or remove the key "
+                            f"(python {script} --help lists the options).")
 
     def _other_script_options(self) -> set[str]:
         from options.test_options import TestOptions
