@@ -1,4 +1,4 @@
-"""Generate pictures for a dataset with a trained generator (INVENTORY §7), optionally with their FID.
+"""Generate pictures for a dataset with a trained generator (docs/reference.md §7), optionally with their FID.
 
     python test.py --name RUN --dataset_mode custom --label_dir L --image_dir I --label_nc 19 --no_instance
     python test.py --name RUN ... --use_ema --compute_fid
@@ -17,6 +17,7 @@ from options.test_options import TestOptions
 from util import fid
 from util.checkpoint import load_network
 from util.errors import UserError, exits_on_user_error
+from util.files import check_writable_folder
 from util.html import HTMLPage
 from util.reconstruction_metrics import ReconstructionMetrics
 from util.style_codes import save_image_codes
@@ -28,6 +29,8 @@ def main(argv=None) -> Path:
     opt = TestOptions().parse(argv)
     if opt.save_style_codes and opt.norm_mode != "sean":
         raise UserError("--save_style_codes needs --norm_mode sean (only SEAN has style codes); add it or drop the flag.")
+    web_dir = Path(opt.results_dir) / opt.name / f"{opt.phase}_{opt.which_epoch}"
+    check_writable_folder(web_dir, f"--results_dir {opt.results_dir}")
     dataloader = data.create_dataloader(opt)
     model = Pix2PixModel(opt).to(opt.device).eval()
     if opt.use_ema:
@@ -37,7 +40,6 @@ def main(argv=None) -> Path:
         real, fake = fid.ActivationStatistics(inception), fid.ActivationStatistics(inception)
     recon = ReconstructionMetrics() if opt.compute_recon_metrics else None
 
-    web_dir = Path(opt.results_dir) / opt.name / f"{opt.phase}_{opt.which_epoch}"
     page = HTMLPage(web_dir, f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.which_epoch}")
     total = min(len(dataloader.dataset), opt.how_many)
     written = 0

@@ -1,4 +1,4 @@
-"""Train a SPADE/CLADE generator (INVENTORY §5.1): G step, D step, log, display, FID, save; resumable by name.
+"""Train a SPADE/CLADE generator (docs/reference.md §5.1): G step, D step, log, display, FID, save; resumable by name.
 
     python train.py --name RUN --dataset_mode custom --label_dir L --image_dir I --label_nc 19 --no_instance
     python train.py --name RUN --continue_train
@@ -19,6 +19,7 @@ from options.persistence import save_run_options
 from options.train_options import TrainOptions
 from util.distributed import any_process, collectives_failing_as_user_errors, init_distributed, is_main, \
     launch_workers, launched_by_torchrun, mean_over_processes, run_on_main, shutdown
+from util.divergence import refuse_nonfinite_losses
 from util.errors import exits_on_user_error
 from util.iteration_counter import IterationCounter
 from util.run_folder import prepare_run_folder, removed_if_start_fails
@@ -83,6 +84,7 @@ def train(opt, options) -> int:
             progress.update(1)
             if counter.needs_printing(batch_size):
                 losses = mean_over_processes(trainer.latest_losses(), opt)
+                refuse_nonfinite_losses(losses, counter, trainer.last_saved_iteration)
                 progress.set_postfix({k: f"{v:.3f}" for k, v in losses.items()}, refresh=False)
                 visualizer.print_losses(epoch, counter.epoch_images, losses, seconds / batch_size,
                                         counter.iterations, trainer.current_learning_rates(), batch_size / seconds)

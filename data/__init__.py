@@ -1,4 +1,5 @@
-"""Dataset modes and the dataloader factory (INVENTORY §8.1)."""
+"""Dataset modes and the dataloader factory (docs/reference.md §8.1)."""
+import util  # noqa: F401  (checks the Python version first)
 import importlib
 
 import torch

@@ -1,4 +1,4 @@
-"""The ``ade20k`` and ``ade20koutdoor`` dataset modes: ADEChallengeData2016 as released (INVENTORY §1.5, §8.5).
+"""The ``ade20k`` and ``ade20koutdoor`` dataset modes: ADEChallengeData2016 as released (docs/reference.md §1.5, §8.5).
 
 Every file under ``--dataroot`` whose name contains ``_train_`` (``_val_`` for ``--phase test``) is
 taken: ``.jpg`` files are photos, ``.png`` files label maps (ids 0..150). CLADE-ICPE maps are read
@@ -7,7 +7,7 @@ from ``<dataroot>/distances/<label's folder name>/<stem>.npy`` where present (CL
 
 Labels are used as stored: class 0 ("other") stays index 0 and ids 1..150 keep their value, so id
 150 lands in the dontcare channel (index ``label_nc``). The reference's postprocess means to shift
-the ids down by one but never writes the result back (INVENTORY §8.5, §12.8); we keep that
+the ids down by one but never writes the result back (docs/reference.md §8.5, §12.8); we keep that
 behaviour so that pretrained ade20k checkpoints see the inputs they were trained on.
 """
 import os

@@ -1,4 +1,4 @@
-"""The ``celebamaskhq`` dataset mode: the folder ``scripts/prepare_celebamaskhq.py`` writes (INVENTORY §9.4).
+"""The ``celebamaskhq`` dataset mode: the folder ``scripts/prepare_celebamaskhq.py`` writes (docs/reference.md §9.4).
 
     <dataroot>/<phase>/images/<id>.jpg, labels/<id>.png (class ids 0..18), dist/<id>.npy (optional)
 

@@ -1,4 +1,4 @@
-"""The ``cityscapes`` dataset mode: the official Cityscapes folders (INVENTORY §1.5, §8.5).
+"""The ``cityscapes`` dataset mode: the official Cityscapes folders (docs/reference.md §1.5, §8.5).
 
     <dataroot>/gtFine/<phase>/<city>/<city>_<seq>_<frame>_gtFine_labelIds.png     label ids 0..33
     <dataroot>/gtFine/<phase>/<city>/<city>_<seq>_<frame>_gtFine_instanceIds.png  16-bit instance ids
@@ -20,7 +20,7 @@ class CityscapesDataset(Pix2pixDataset):
     @staticmethod
     def modify_commandline_options(parser, is_train):
         parser = Pix2pixDataset.modify_commandline_options(parser, is_train)
-        # batchSize 16 is SPADE's default for Cityscapes (CLADE dropped it); kept as SPADE does (INVENTORY §1.5)
+        # batchSize 16 is SPADE's default for Cityscapes (CLADE dropped it); kept as SPADE does (docs/reference.md §1.5)
         parser.set_defaults(preprocess_mode="fixed", load_size=512, crop_size=512, display_winsize=512, label_nc=35,
                             aspect_ratio=2.0, batchSize=16)
         # the flag belongs to the generator's hook, which ran before this one
@@ -38,11 +38,8 @@ class CityscapesDataset(Pix2pixDataset):
         instances = [] if opt.no_instance else [path for path in annotations if path.endswith(INSTANCE_SUFFIX)]
         return labels, images, instances
 
-    def paths_match(self, path1, path2):
-        def city_sequence_frame(path):
-            return os.path.basename(path).split("_")[:3]
-
-        return city_sequence_frame(path1) == city_sequence_frame(path2)
+    def pairing_key(self, path):
+        return tuple(os.path.basename(path).split("_")[:3])  # city, sequence, frame
 
     def precomputed_dist_path(self, label_path):
         return label_path[: -len(LABEL_SUFFIX)] + DIST_SUFFIX

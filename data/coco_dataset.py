@@ -1,4 +1,4 @@
-"""The ``coco`` dataset mode: COCO-Stuff as SPADE lays it out (INVENTORY §1.5, §8.5).
+"""The ``coco`` dataset mode: COCO-Stuff as SPADE lays it out (docs/reference.md §1.5, §8.5).
 
     <dataroot>/<phase>_label/*.png   class ids 0..181, 255 = unknown (the dontcare class)
     <dataroot>/<phase>_img/*.jpg     photos

@@ -1,4 +1,4 @@
-"""The ``custom`` dataset mode: label, image and instance folders given by flags (INVENTORY §8.3)."""
+"""The ``custom`` dataset mode: label, image and instance folders given by flags (docs/reference.md §8.3)."""
 import os
 
 from data.image_folder import list_files, stem

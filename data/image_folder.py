@@ -1,10 +1,9 @@
-"""Listing the files of a dataset folder, in the reference's natural order (INVENTORY §8.2, §8.3)."""
+"""Listing the files of a dataset folder, in the reference's natural order (docs/reference.md §8.2, §8.3)."""
 import os
 import re
 
 from util.errors import UserError
-
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".tif", ".tiff", ".webp")
+from util.image_extensions import IMAGE_EXTENSIONS
 
 
 def natural_key(text: str):

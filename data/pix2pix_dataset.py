@@ -1,4 +1,4 @@
-"""The paired label/photo(/instance) dataset that every dataset mode builds on (INVENTORY §8.2)."""
+"""The paired label/photo(/instance) dataset that every dataset mode builds on (docs/reference.md §8.2)."""
 import os
 import random
 
@@ -9,7 +9,8 @@ from torch.utils.data import Dataset
 
 from data.image_folder import stem
 from data.positional_offsets import flip_offsets_horizontally, positional_offsets
-from data.preprocess import crop_and_flip, ids_to_tensor, image_to_tensor, transform, transform_tensor
+from data.preprocess import crop_and_flip, ids_to_tensor, image_to_tensor, pil_nearest_indices, torch_nearest_indices, \
+    transform, transform_tensor
 from util.errors import UserError
 
 DONTCARE = 255
@@ -42,16 +43,21 @@ class Pix2pixDataset(Dataset):
         limit = opt.max_dataset_size
         self.label_paths, self.image_paths = label_paths[:limit], image_paths[:limit]
         self.instance_paths = instance_paths[:limit]
-        self._check_counts()
-        if not opt.no_pairing_check:
+        if opt.no_pairing_check:
+            self._check_counts()
+        else:
             self._check_pairing()
 
     def get_paths(self, opt) -> tuple[list[str], list[str], list[str]]:
         """Naturally sorted label, image and instance paths (instance list empty without instances)."""
         raise NotImplementedError
 
+    def pairing_key(self, path: str):
+        """What a label file and its photo (and instance map) have in common: the file name without extension."""
+        return stem(path)
+
     def paths_match(self, path1: str, path2: str) -> bool:
-        return stem(path1) == stem(path2)
+        return self.pairing_key(path1) == self.pairing_key(path2)
 
     def precomputed_dist_path(self, label_path: str) -> str | None:
         """Where a precomputed positional map (``.npy``) of this label would be; None: always compute it.
@@ -74,12 +80,27 @@ class Pix2pixDataset(Dataset):
                             f"give one instance map per label (--instance_dir) or pass --no_instance.")
 
     def _check_pairing(self):
-        for others in (self.image_paths, self.instance_paths):
-            for label_path, other in zip(self.label_paths, others):
-                if not self.paths_match(label_path, other):
-                    raise UserError(f"label file {label_path} and {other} do not pair up (different names at the same "
-                                    f"position in sorted order); rename them so their names match, or pass "
-                                    f"--no_pairing_check.")
+        partners = {"images": self.image_paths, **({} if self.opt.no_instance else {"instance maps": self.instance_paths})}
+        for role, others in partners.items():
+            if len(others) != len(self.label_paths) or not all(map(self.paths_match, self.label_paths, others)):
+                raise UserError(self._pairing_problem(role, others))
+
+    def _pairing_problem(self, role: str, others: list[str]) -> str:
+        """The sentence naming the files without a partner, and how many there are."""
+        label_keys, other_keys = set(map(self.pairing_key, self.label_paths)), set(map(self.pairing_key, others))
+        lonely_labels = [p for p in self.label_paths if self.pairing_key(p) not in other_keys]
+        lonely_others = [p for p in others if self.pairing_key(p) not in label_keys]
+        problems = [f"found {len(self.label_paths)} label files and {len(others)} {role}"]
+        if lonely_labels:
+            problems.append(f"{len(lonely_labels)} label file(s) have no {role[:-1]} of the same name "
+                            f"(first: {lonely_labels[0]})")
+        if lonely_others:
+            problems.append(f"{len(lonely_others)} {role[:-1]}(s) have no label file of the same name "
+                            f"(first: {lonely_others[0]})")
+        if not (lonely_labels or lonely_others):
+            problems.append("some names occur more than once, so they do not pair up one to one")
+        return ("; ".join(problems) + "; add or rename the files so that every label map has exactly one partner, "
+                "or pass --no_pairing_check to pair them by sorted position.")
 
     def label_problem(self, path: str, mode: str, ids: np.ndarray) -> str | None:
         """The sentence saying what is wrong with a label map, or None when it is fine.
@@ -147,7 +168,8 @@ class Pix2pixDataset(Dataset):
             offsets = load_dist_map(stored, label_path, label_image.size)
         else:
             offsets = positional_offsets(np.asarray(label_image))
-        return transform_tensor(torch.from_numpy(offsets), self.opt, params, flip_offsets_horizontally)
+        nearest = torch_nearest_indices if self.opt.dist_alignment == "clade" else pil_nearest_indices
+        return transform_tensor(torch.from_numpy(offsets), self.opt, params, flip_offsets_horizontally, nearest)
 
     def postprocess(self, sample: dict) -> dict:
         """Hook for dataset modes that adjust a sample after loading."""

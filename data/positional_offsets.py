@@ -1,4 +1,4 @@
-"""CLADE-ICPE positional maps: each pixel's offset to the centroid of its part (INVENTORY §2.4)."""
+"""CLADE-ICPE positional maps: each pixel's offset to the centroid of its part (docs/reference.md §2.4)."""
 
 import numpy as np
 
@@ -93,7 +93,7 @@ def flip_offsets_horizontally(offsets):
     """The positional map of the left-right mirrored label map.
 
     Mirrors the width axis and negates the column offsets (channel 1). CLADE flips the
-    height axis and keeps the sign instead (INVENTORY §12.3); this is the correct version.
+    height axis and keeps the sign instead (docs/reference.md §12.3); this is the correct version.
 
     Args:
         offsets: numpy array or torch tensor [..., 2, H, W] from positional_offsets.

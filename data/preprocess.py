@@ -2,7 +2,7 @@
 
 The geometry of a sample (target size, crop box, mirror) is computed once by ``sample_geometry``
 and applied by ``transform`` to PIL pictures and by ``transform_tensor`` to float maps, so that
-every map of a sample stays aligned (INVENTORY §8.4).
+every map of a sample stays aligned (docs/reference.md §8.4).
 """
 import random
 from dataclasses import dataclass
@@ -10,6 +10,7 @@ from functools import lru_cache
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 # ``--preprocess_mode none`` rounds both sides to a multiple of this (the generator's total stride).
@@ -39,7 +40,7 @@ def crop_and_flip(opt, size: tuple[int, int], rng: random.Random) -> dict:
         size: (width, height) of the sample as stored.
         rng: the sample's random generator, so resumed runs redraw the same values.
     """
-    # modes without a crop draw from the stored size, as the reference's get_params does (INVENTORY §8.4)
+    # modes without a crop draw from the stored size, as the reference's get_params does (docs/reference.md §8.4)
     new_w, new_h = resized_size(opt, size) if "crop" in opt.preprocess_mode else size
     x = rng.randint(0, max(0, new_w - opt.crop_size))
     y = rng.randint(0, max(0, new_h - opt.crop_size))
@@ -106,11 +107,12 @@ def transform(img: Image.Image, opt, params: dict, method) -> Image.Image:
     return img
 
 
-def transform_tensor(tensor: torch.Tensor, opt, params: dict, mirror) -> torch.Tensor:
+def transform_tensor(tensor: torch.Tensor, opt, params: dict, mirror, nearest=None) -> torch.Tensor:
     """Apply the sample's geometry to a float map [C, H, W] stored at the sample's size.
 
-    Resizing is nearest-neighbour and picks exactly the pixels PIL's NEAREST picks for the label,
-    so the map stays aligned with the label's parts (torch's 'nearest' modes pick others).
+    Resizing is nearest-neighbour and by default picks exactly the pixels PIL's NEAREST picks for
+    the label, so the map stays aligned with the label's parts (torch's 'nearest' mode picks the
+    pixel up to one source pixel before it: ``torch_nearest_indices``, what CLADE's code does).
 
     Args:
         tensor: [C, H, W] map of the sample as stored.
@@ -118,13 +120,16 @@ def transform_tensor(tensor: torch.Tensor, opt, params: dict, mirror) -> torch.T
         params: from ``crop_and_flip``.
         mirror: function returning the left-right mirrored map (positional maps also negate
             their column offsets: ``flip_offsets_horizontally``).
+        nearest: ``(length, new_length) → source index per output pixel``; default
+            ``pil_nearest_indices``.
     """
+    nearest = nearest or pil_nearest_indices
     height, width = tensor.shape[-2:]
     geometry = sample_geometry(opt, (width, height), params)
     if geometry.resize_to is not None:
         new_width, new_height = geometry.resize_to
-        tensor = tensor.index_select(-2, _nearest_indices(height, new_height))
-        tensor = tensor.index_select(-1, _nearest_indices(width, new_width))
+        tensor = tensor.index_select(-2, nearest(height, new_height))
+        tensor = tensor.index_select(-1, nearest(width, new_width))
     if geometry.crop_box is not None:
         tensor = _crop_zero_padded(tensor, geometry.crop_box)
     if geometry.flip:
@@ -133,10 +138,17 @@ def transform_tensor(tensor: torch.Tensor, opt, params: dict, mirror) -> torch.T
 
 
 @lru_cache(maxsize=64)
-def _nearest_indices(length: int, new_length: int) -> torch.Tensor:
+def pil_nearest_indices(length: int, new_length: int) -> torch.Tensor:
     """Source index of every output pixel of PIL's NEAREST resize along one axis (it is separable)."""
     ramp = Image.fromarray(np.arange(length, dtype=np.int32)[None, :])
     return torch.from_numpy(np.asarray(ramp.resize((new_length, 1), Image.NEAREST))[0].astype(np.int64))
+
+
+@lru_cache(maxsize=64)
+def torch_nearest_indices(length: int, new_length: int) -> torch.Tensor:
+    """Source index of every output pixel of ``F.interpolate(mode='nearest')`` along one axis."""
+    ramp = torch.arange(length, dtype=torch.float64).view(1, 1, length)
+    return F.interpolate(ramp, size=new_length, mode="nearest").view(-1).long()
 
 
 def _crop_zero_padded(tensor: torch.Tensor, box: tuple[int, int, int, int]) -> torch.Tensor:

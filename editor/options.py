@@ -19,9 +19,9 @@ class EditorOptions(TestOptions):
         parser.set_defaults(load_from_opt_file=True, how_many=24)
         return parser
 
-    def layered_defaults(self, first):
+    def layered_defaults(self, first, config):
         """The run's saved architecture (as test.py --load_from_opt_file) and where its data is."""
         saved = restored_run_options(first.checkpoints_dir, first.name, is_train=True)
         layered = {key: value for key, value in saved.items() if key in DATA_LOCATION}
-        layered.update(super().layered_defaults(first))
+        layered.update(super().layered_defaults(first, config))
         return layered

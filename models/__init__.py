@@ -1,4 +1,5 @@
 """The model: only ``--model pix2pix`` exists, as in the reference."""
+import util  # noqa: F401  (checks the Python version first)
 from models import networks
 
 

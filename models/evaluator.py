@@ -1,4 +1,4 @@
-"""FID during training (``--train_eval``): CLADE's feature (INVENTORY §6) without its mistakes.
+"""FID during training (``--train_eval``): CLADE's feature (docs/reference.md §6) without its mistakes.
 
 Unlike CLADE, the generated validation images are compared with the real images of the same
 validation samples, both at test-time preprocessing (no flip, no random crop); the real
@@ -45,7 +45,6 @@ class FIDEvaluator:
         rng_states = capture_rng_states()  # Inception's construction draws; a run trains alike with or without FID
         self.opt = opt
         self.folder = run_folder(opt)
-        self.inception = fid.load_inception(opt.eval_dims, opt.fid_weights or None, opt.device)
         val_opt = validation_options(opt)
         if opt.dataset_mode == "custom" and not opt.val_label_dir:
             tqdm.write("note: no --val_label_dir/--val_image_dir given, so FID is measured on the training images "
@@ -54,6 +53,7 @@ class FIDEvaluator:
             self.dataloader = data.create_dataloader(val_opt)
         except UserError as error:
             raise UserError(f"--train_eval needs a validation set: {error}") from None
+        self.inception = fid.load_inception(opt.eval_dims, opt.fid_weights or None, opt.device)  # after the cheap checks
         self.real_mu, self.real_sigma = self._real_statistics(val_opt)
         note = fid.few_images_note(len(self.dataloader.dataset), opt.eval_dims)
         if note:
@@ -136,7 +136,7 @@ class FIDEvaluator:
         text = log_path.read_text() if log_path.is_file() else ""
         row = f"{epoch:>5}  {counter.iterations:>9}  {distance:>10.3f}  {self.best_fid:>10.3f}  {weights}\n"
         atomic_write_bytes(log_path, ((text or EVAL_LOG_HEADER) + row).encode())
-        # CLADE's line, which its tools parse (INVENTORY §6)
+        # CLADE's line, which its tools parse (docs/reference.md §6)
         with open(visualizer.log_path, "a") as loss_log:
             loss_log.write(f"(epoch: {epoch}, curr FID: {distance:.3f}, previous best FID: {previous_best:.3f}) \n")
         visualizer.log_scalar("eval/FID", distance, counter.iterations)

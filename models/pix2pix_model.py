@@ -1,4 +1,4 @@
-"""Pix2PixModel: input assembly, generation and (when training) the losses of G and D (INVENTORY §2.7, §4)."""
+"""Pix2PixModel: input assembly, generation and (when training) the losses of G and D (docs/reference.md §2.7, §4)."""
 import torch
 import torch.nn as nn
 
@@ -44,7 +44,7 @@ class Pix2PixModel(nn.Module):
                                 help="feed the VGG loss ImageNet-normalised images (the reference feeds [-1, 1])")
         return parser
 
-    # ---- losses (INVENTORY §4) ---------------------------------------------------------------------
+    # ---- losses (docs/reference.md §4) ---------------------------------------------------------------------
     def generator_losses(self, data: dict) -> tuple[dict, torch.Tensor]:
         """Losses of one generator step, named as the reference logs them, and the generated images."""
         semantics, real, dist = self.preprocess_input(data)

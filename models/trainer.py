@@ -1,6 +1,6 @@
 """Pix2PixTrainer: optimizers, learning-rate schedule, one G step and one D step, checkpoints and resume.
 
-Differences from the reference (INVENTORY §5.2, §5.3, §12.6), on purpose: resume restores the
+Differences from the reference (docs/reference.md §5.2, §5.3, §12.6), on purpose: resume restores the
 optimizers, the learning rate, the position inside the epoch, every RNG state, the averaged
 generator (``--ema_decay``) and the best FID, so a resumed run continues exactly where it stopped.
 """
@@ -16,8 +16,11 @@ from models.pix2pix_model import amp_dtype
 from util import checkpoint
 from util.distributed import gather_objects, is_main
 from util.errors import UserError
-from util.iteration_counter import IterationCounter, read_iter_txt, write_iter_txt
-from util.training_state import capture_rng_states, load_training_state, restore_rng_states, save_training_state
+from util.checkpoint_set import save_checkpoint_set
+from util.divergence import refuse_nonfinite_weights
+from util.iteration_counter import IterationCounter, read_iter_txt
+from util.training_state import capture_rng_states, checkpoint_set_files, load_training_state, restore_rng_states, \
+    training_state
 
 
 class Pix2PixTrainer:
@@ -49,6 +52,7 @@ class Pix2PixTrainer:
         self.scaler_G = torch.amp.GradScaler(device_type, enabled=scaling)
         self.scaler_D = torch.amp.GradScaler(device_type, enabled=scaling)
         self.g_losses, self.d_losses, self.generated = {}, {}, None
+        self.last_saved_iteration = None  # the iteration of the last set saved by this launch or the resumed one
         self._speed_up()
 
     def _speed_up(self) -> None:
@@ -143,26 +147,34 @@ class Pix2PixTrainer:
         return nets
 
     def save(self, which: str, counter: IterationCounter) -> None:
-        """Weights in the reference's files (and ``G_ema``); for ``latest`` also the training state and ``iter.txt``.
+        """Save the checkpoint set ``which`` as one unit: weights (and ``G_ema``); for ``latest`` also the
+        training state and ``iter.txt`` (``util/training_state.py`` defines the set).
 
         ``latest`` is saved by every process at the same point (the RNG states of all are
         gathered); other checkpoints (``best`` by rank 0 alone) hold no collective. Only rank 0 writes.
+
+        Raises:
+            UserError: a weight is not finite; nothing is written, so the last good set stays.
         """
+        networks = dict(self.networks())
+        # the same weights on every process, so all stop together; the average is finite while G is
+        refuse_nonfinite_weights(networks, counter, self.last_saved_iteration)
         rng_states = gather_objects(capture_rng_states(), self.opt) if which == "latest" else None
         if not is_main(self.opt):
+            self.last_saved_iteration = counter.iterations
             return
-        for label, network in self.networks().items():
-            checkpoint.save_network(network, label, which, self.opt)
         if self.ema is not None:
-            checkpoint.save_network(self._refreshed_ema_generator(), "G_ema", which, self.opt)
+            networks["G_ema"] = self._refreshed_ema_generator()
+        state, position = None, None
         if which == "latest":
-            state = {"optimizer_G": self.optimizer_G.state_dict(), "optimizer_D": self.optimizer_D.state_dict(),
-                     "scaler_G": self.scaler_G.state_dict(), "scaler_D": self.scaler_D.state_dict(),
-                     "counter": counter.state_dict(), "rng": rng_states}
-            if self.evaluator is not None:
-                state["evaluation"] = self.evaluator.state_dict()
-            save_training_state(self.folder, which, state)
-            write_iter_txt(self.folder, counter.epoch, counter.epoch_images)
+            state = training_state(optimizer_G=self.optimizer_G.state_dict(),
+                                   optimizer_D=self.optimizer_D.state_dict(),
+                                   scaler_G=self.scaler_G.state_dict(), scaler_D=self.scaler_D.state_dict(),
+                                   counter=counter.state_dict(), rng=rng_states,
+                                   **({"evaluation": self.evaluator.state_dict()} if self.evaluator else {}))
+            position = (counter.epoch, counter.epoch_images)
+        save_checkpoint_set(self.folder, which, checkpoint_set_files(which, networks, state, position))
+        self.last_saved_iteration = counter.iterations
 
     def resume(self, counter: IterationCounter, images_per_epoch: int) -> str:
         """Load weights and, when saved, the whole training state; returns a one-line description.
@@ -181,13 +193,16 @@ class Pix2PixTrainer:
         if self.evaluator is not None:
             self.evaluator.load_state_dict(state.get("evaluation") if state is not None else None)
         if state is None:
-            return self._resume_from_weights(counter, which, images_per_epoch) + averaged
+            resumed = self._resume_from_weights(counter, which, images_per_epoch)
+            self.last_saved_iteration = counter.iterations
+            return resumed + averaged
         self.optimizer_G.load_state_dict(state["optimizer_G"])
         self.optimizer_D.load_state_dict(state["optimizer_D"])
         for scaler, key in ((self.scaler_G, "scaler_G"), (self.scaler_D, "scaler_D")):
             if state.get(key):
                 scaler.load_state_dict(state[key])
         counter.load_state_dict(state["counter"])
+        self.last_saved_iteration = counter.iterations
         rank = getattr(self.opt, "rank", 0)
         restore_rng_states(state["rng"][rank % len(state["rng"])])
         return (f"resumed {self.folder} at epoch {counter.epoch}, image {counter.epoch_images} of the epoch "

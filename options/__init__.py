@@ -1,0 +1,1 @@
+import util  # noqa: F401  (checks the Python version first)

@@ -1,6 +1,6 @@
-"""Options shared by training and testing (INVENTORY §1.2), and the assembly of the whole option set.
+"""Options shared by training and testing (docs/reference.md §1.2), and the assembly of the whole option set.
 
-The set is assembled as in the reference (INVENTORY §1.1): the base flags, then flags that the
+The set is assembled as in the reference (docs/reference.md §1.1): the base flags, then flags that the
 chosen networks and dataset mode add (hooks), then a strict parse. Values can also come from a YAML
 ``--config`` file and, when a run is resumed, from the options saved with it; the command line
 always wins: command line > config file > saved run options > defaults.
@@ -12,7 +12,7 @@ import torch
 
 import data
 import models
-from options.command_line import group_by_topic, new_parser
+from options.command_line import closest_flag, group_by_topic, new_parser
 from options.persistence import load_config, restored_run_options
 from util.errors import UserError
 
@@ -88,6 +88,10 @@ class BaseOptions:
                            help="spade: conv-predicted modulation; clade: class-adaptive modulation; "
                                 "sean: per-region style codes from the photo (SEAN)")
         clade.add_argument("--add_dist", action="store_true", help="use the intra-class positional encoding map (CLADE-ICPE)")
+        clade.add_argument("--dist_alignment", type=str, default="label", choices=("label", "clade"),
+                           help="--add_dist maps resized to --load_size: 'label' picks the pixels the label's resize "
+                                "picks; 'clade' picks them as CLADE's code does (up to one source pixel off), to "
+                                "reproduce a CLADE-ICPE checkpoint's pictures (docs/reference.md §2.4)")
         clade.add_argument("--use_amp", action="store_true", help="mixed precision (autocast; fp16 adds gradient scaling)")
         clade.add_argument("--train_eval", action="store_true", help="compute FID during training")
         clade.add_argument("--eval_dims", type=int, default=2048, choices=(64, 192, 768, 2048),
@@ -139,8 +143,11 @@ class BaseOptions:
         """
         argv = sys.argv[1:] if argv is None else [str(arg) for arg in argv]
         first = self._new_parser().parse_known_args(argv)[0]
-        layered = self.layered_defaults(first)
+        config = load_config(first.config) if first.config else {}
+        layered = self.layered_defaults(first, config)
+        _validate_layered(self._new_parser(), layered)  # the hooks parse with these values: check them first
         parser = self.assemble(argv, layered)
+        self._refuse_unknown_config_keys(config, parser, first.config)
         _validate_layered(parser, layered)
         opt = parser.parse_args(argv)
         opt.isTrain = self.is_train
@@ -154,16 +161,46 @@ class BaseOptions:
         self.saved_fields = dict(vars(opt))
         return finalize(opt)
 
-    def layered_defaults(self, first: argparse.Namespace) -> dict:
+    def layered_defaults(self, first: argparse.Namespace, config: dict) -> dict:
         """Values from the saved run options and the ``--config`` file, lowest priority first."""
         layered = {}
         self.restored = {}
         if first.load_from_opt_file or getattr(first, "continue_train", False):
             self.restored = restored_run_options(first.checkpoints_dir, first.name, self.is_train)
             layered.update(self.restored)
-        if first.config:
-            layered.update(load_config(first.config))
+        layered.update(config)
         return layered
+
+    def _refuse_unknown_config_keys(self, config: dict, parser: argparse.ArgumentParser, path: str) -> None:
+        """A config key that is no option of this script is an error: a typo would otherwise train with a default."""
+        known = {action.dest for action in parser._actions}
+        for key in config:
+            if key in known:
+                continue
+            script = "train.py" if self.is_train else "test.py"
+            modes = [mode for mode in data.DATASET_MODES if key in self._options_with(dataset_mode=mode)]
+            if modes:
+                raise UserError(f"--config {path}: '{key}' only applies to --dataset_mode {' or '.join(modes)}; "
+                                f"remove it or set the dataset mode it belongs to.")
+            if key in self._other_script_options():
+                raise UserError(f"--config {path}: '{key}' is an option of "
+                                f"{'test.py' if self.is_train else 'train.py'}, not of {script}; remove it from "
+                                f"this file (keep one config file per script).")
+            closest = closest_flag(key, sorted(known))
+            hint = f" (did you mean {closest}?)" if closest else ""
+            raise UserError(f"--config {path}: '{key}' is no option of {script}{hint}; fix or remove the key "
+                            f"(python {script} --help lists the options).")
+
+    def _other_script_options(self) -> set[str]:
+        from options.test_options import TestOptions
+        from options.train_options import TrainOptions
+
+        other = TestOptions() if self.is_train else TrainOptions()
+        return set().union(*(other._options_with(dataset_mode=mode) for mode in data.DATASET_MODES))
+
+    def _options_with(self, **selection) -> set[str]:
+        """The option names of this script when the hooks see ``selection`` (e.g. another dataset mode)."""
+        return {action.dest for action in self.assemble([], selection)._actions}
 
 
 def _known(parser: argparse.ArgumentParser, values: dict) -> dict:
@@ -171,11 +208,24 @@ def _known(parser: argparse.ArgumentParser, values: dict) -> dict:
     return {k: v for k, v in values.items() if k in dests}
 
 
+# the Python types a value from a YAML file may have for a flag of each argparse type
+ACCEPTED_TYPES = {int: (int,), float: (int, float), str: (str, int, float)}
+
+
 def _validate_layered(parser: argparse.ArgumentParser, layered: dict) -> None:
+    """Values from files do not pass argparse's type conversion: check their types and choices here."""
     for action in parser._actions:
         value = layered.get(action.dest)
-        if value is not None and action.choices is not None and value not in action.choices:
-            raise UserError(f"option {action.dest}: {value!r} (from the config or saved run options) is not one of "
+        if value is None:
+            continue
+        source = "(from the config or saved run options)"
+        is_switch = isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction))
+        accepted = (bool,) if is_switch else ACCEPTED_TYPES.get(action.type)
+        if accepted and (not isinstance(value, accepted) or (isinstance(value, bool) and not is_switch)):
+            kind = "true or false" if is_switch else f"of type {action.type.__name__}"
+            raise UserError(f"option {action.dest}: {value!r} {source} is not {kind}; fix the value.")
+        if action.choices is not None and value not in action.choices:
+            raise UserError(f"option {action.dest}: {value!r} {source} is not one of "
                             f"{', '.join(map(str, action.choices))}; fix the value.")
 
 

@@ -32,7 +32,8 @@ def load_config(path: str) -> dict:
 
 
 # what test.py takes from a run's saved options: how the networks are built and what the labels mean
-ARCHITECTURE = {"netG", "ngf", "norm_G", "norm_E", "norm_mode", "add_dist", "label_nc", "contain_dontcare_label",
+ARCHITECTURE = {"netG", "ngf", "norm_G", "norm_E", "norm_mode", "add_dist", "dist_alignment", "label_nc",
+                "contain_dontcare_label",
                 "no_instance", "use_vae", "z_dim", "num_upsampling_layers", "crop_size", "aspect_ratio",
                 "output_nc", "dataset_mode", "preprocess_mode", "model", "style_length"}
 
@@ -66,12 +67,27 @@ def saved_run_values(folder: Path) -> dict:
     """All options saved in a run folder (``options.yaml``, else the reference's ``opt.pkl``), or ``{}``."""
     yaml_file, pickle_file = folder / RUN_OPTIONS_FILE, folder / "opt.pkl"
     if yaml_file.is_file():
-        with open(yaml_file) as f:
-            return yaml.safe_load(f) or {}
+        return _read_saved_options(yaml_file, lambda f: yaml.safe_load(f) or {})
     if pickle_file.is_file():
-        with open(pickle_file, "rb") as f:
-            return vars(pickle.load(f))
+        return _read_saved_options(pickle_file, lambda f: vars(pickle.load(f)))
     return {}
+
+
+def _read_saved_options(path: Path, read) -> dict:
+    """The option mapping ``read`` gets from the file, or one sentence on what is wrong with it."""
+    fix = (f"restore it from a backup, or delete it and give every option of the run on the command line "
+           f"(the run's opt.txt lists them)")
+    try:
+        with open(path, "rb") as f:
+            values = read(f)
+    except (yaml.YAMLError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, TypeError,
+            ValueError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise UserError(f"the run's saved options {path} are damaged ({reason}); {fix}.") from None
+    if not isinstance(values, dict):
+        raise UserError(f"the run's saved options {path} hold a {type(values).__name__}, not a mapping of option "
+                        f"names to values; {fix}.")
+    return values
 
 
 def load_size_at_test_time(opt) -> int:
@@ -98,7 +114,7 @@ def save_run_options(folder: Path, fields: dict, defaults: dict) -> None:
 
 
 def format_opt_txt(fields: dict, defaults: dict) -> str:
-    """One line per option sorted by name, ``[default: X]`` where the value differs (INVENTORY §5.4)."""
+    """One line per option sorted by name, ``[default: X]`` where the value differs (docs/reference.md §5.4)."""
     lines = []
     for key, value in sorted(fields.items()):
         default = defaults.get(key)

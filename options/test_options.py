@@ -1,4 +1,4 @@
-"""Test options (INVENTORY §1.4)."""
+"""Test options (docs/reference.md §1.4)."""
 from options.base_options import BaseOptions
 
 

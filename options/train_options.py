@@ -1,4 +1,4 @@
-"""Training options (INVENTORY §1.3)."""
+"""Training options (docs/reference.md §1.3)."""
 from options.base_options import DEAD, BaseOptions
 
 
@@ -68,7 +68,7 @@ class TrainOptions(BaseOptions):
         return parser
 
     def add_dependent_defaults(self, parser, current_options):
-        # the reference resolves the Adam betas from --no_TTUR while building the parser (INVENTORY §1.3)
+        # the reference resolves the Adam betas from --no_TTUR while building the parser (docs/reference.md §1.3)
         options = current_options()
         parser.set_defaults(beta1=0.5 if options.no_TTUR else 0.0, beta2=0.999 if options.no_TTUR else 0.9)
         if options.norm_mode == "sean":

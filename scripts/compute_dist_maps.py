@@ -19,7 +19,7 @@ from PIL import Image, UnidentifiedImageError  # noqa: E402
 from data.positional_offsets import positional_offsets  # noqa: E402
 from util.errors import UserError, exits_on_user_error  # noqa: E402
 from util.parallel import run_jobs  # noqa: E402
-from util.files import atomic_write  # noqa: E402
+from util.files import atomic_write, check_writable_folder  # noqa: E402
 
 LABEL_SUFFIX = ".png"
 
@@ -92,6 +92,7 @@ def compute_dist_maps(label_dir: Path, out_dir: Path, normalize: bool, workers: 
 def main(argv=None) -> None:
     args = parse_args(argv)
     out_dir = args.out_dir or args.label_dir.parent / "dist"
+    check_writable_folder(out_dir, f"--out_dir {out_dir}")
     written, skipped = compute_dist_maps(args.label_dir, out_dir, not args.no_norm, args.workers)
     print(f"wrote {written} positional maps to {out_dir} (skipped {skipped} already done)")
 

@@ -16,6 +16,7 @@ import torch  # noqa: E402
 
 from util import fid  # noqa: E402
 from util.errors import UserError, exits_on_user_error  # noqa: E402
+from util.files import check_writable_folder  # noqa: E402
 
 
 def parse_args(argv=None):
@@ -98,10 +99,27 @@ def compare(args):
     print(f"FID: {distance:.4f}")
 
 
+def check_inputs(args) -> None:
+    """The cheap checks of every path, so that a wrong one fails before the Inception weights load."""
+    for path in args.paths:
+        if path.suffix == ".npz" and not path.is_dir():
+            fid.load_statistics(path)
+        else:
+            fid.image_paths(path, at_least=2)
+    if args.save_stats is not None:
+        if args.save_stats.is_dir():
+            raise UserError(f"--save-stats {args.save_stats} is a folder; give the path of the .npz file to write.")
+        check_writable_folder(args.save_stats.parent, f"--save-stats {args.save_stats}")
+    if args.weights is not None and not args.weights.is_file():
+        raise UserError(f"--weights {args.weights} does not exist; give the path of {fid.WEIGHTS_FILE_NAME}.")
+    checked_device(args.device)
+
+
 @exits_on_user_error
 def main(argv=None):
     args = parse_args(argv)
     args.paths = [Path(path) for path in args.paths]
+    check_inputs(args)
     if args.save_stats:
         save_folder_statistics(args)
     else:

@@ -24,6 +24,7 @@ from tqdm import tqdm  # noqa: E402
 
 from util.celebamaskhq import CLASS_NAMES, colorize  # noqa: E402
 from util.errors import UserError, exits_on_user_error  # noqa: E402
+from util.files import check_writable_folder  # noqa: E402
 
 CLASS_ID = {name: class_id for class_id, name in enumerate(CLASS_NAMES)}
 PHASES = ("train", "test")
@@ -285,6 +286,7 @@ def main(argv=None) -> None:
     parser.add_argument("--size", type=int, default=64, help="side of images and labels in pixels")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     args = parser.parse_args(argv)
+    check_writable_folder(args.out, f"--out {args.out}")
     make_demo_dataset(args.out, args.num_train, args.num_test, args.size, args.seed)
     print(f"wrote {args.num_train} train and {args.num_test} test samples ({args.size}×{args.size}) to {args.out}/")
 

@@ -32,7 +32,7 @@ from PIL import Image, UnidentifiedImageError  # noqa: E402
 from util.celebamaskhq import CLASS_NAMES, colorize  # noqa: E402
 from util.errors import UserError, exits_on_user_error  # noqa: E402
 from util.parallel import run_jobs  # noqa: E402
-from util.files import atomic_write  # noqa: E402
+from util.files import atomic_write, check_writable_folder  # noqa: E402
 
 IMAGE_FOLDER = "CelebA-HQ-img"
 MASK_FOLDER = "CelebAMask-HQ-mask-anno"
@@ -249,6 +249,7 @@ def prepare(args: argparse.Namespace) -> str:
     """
     if args.size < 1:
         raise UserError(f"--size {args.size} must be a positive number of pixels")
+    check_writable_folder(args.out, f"--out {args.out}")
     images = find_images(args.root)
     if args.split_file:
         listed = read_split_file(args.split_file, args.root)

@@ -33,6 +33,17 @@ def run_script(script: str, *args, cwd=REPO, timeout=600) -> subprocess.Complete
                           capture_output=True, text=True, timeout=timeout)
 
 
+def assert_one_sentence(result, *fragments):
+    assert result.returncode == 1, result.stdout[-2000:] + result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    errors = [line for line in lines if line.startswith("error: ")]
+    # a progress bar may precede the sentence when the culprit is met while generating
+    assert len(errors) == 1 and lines[-1] == errors[0], result.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], (fragment, errors[0])
+
+
 def copy_reference_run(name: str, checkpoints: Path) -> Path:
     """Copy a reference run folder into ``checkpoints`` (fixtures stay untouched)."""
     target = checkpoints / name

@@ -1,4 +1,4 @@
-"""Built-in dataset modes: folder layouts, file pairing and the reference's defaults (INVENTORY §1.5, §8.5)."""
+"""Built-in dataset modes: folder layouts, file pairing and the reference's defaults (docs/reference.md §1.5, §8.5)."""
 import shutil
 
 import numpy as np
@@ -116,7 +116,7 @@ def test_ade20k_layout_and_defaults(tmp_path, mode):
     assert not opt.cache_filelist_read and not opt.cache_filelist_write
     assert [p.rsplit("/", 1)[1] for p in dataset.label_paths] == ["ADE_train_00000001.png", "ADE_train_00000002.png"]
     assert all(p.endswith(".jpg") and "_train_" in p for p in dataset.image_paths)
-    # stored ids are kept, as the reference's no-op postprocess does: 150 stays 150 (INVENTORY §12.8)
+    # stored ids are kept, as the reference's no-op postprocess does: 150 stays 150 (docs/reference.md §12.8)
     assert dataset[0]["label"].unique().tolist() == [0.0, 150.0]
     assert dataset.precomputed_dist_path(dataset.label_paths[0]) == \
         str(root / "distances" / "training" / "ADE_train_00000001.npy")

@@ -4,24 +4,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import FIXTURE_FLAGS, copy_reference_run, run_script
+from conftest import FIXTURE_FLAGS, assert_one_sentence, copy_reference_run, run_script
 
 
 def run_test_py(tmp_path, labels, images, *extra, name="g_clade", norm_mode="clade"):
     return run_script("test.py", "--name", name, *FIXTURE_FLAGS, "--norm_mode", norm_mode,
                       "--checkpoints_dir", tmp_path / "checkpoints", "--results_dir", tmp_path / "results",
                       "--label_dir", labels, "--image_dir", images, *extra)
-
-
-def assert_one_sentence(result, *fragments):
-    assert result.returncode == 1
-    assert "Traceback" not in result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    errors = [line for line in lines if line.startswith("error: ")]
-    # a progress bar may precede the sentence when the culprit is met while generating
-    assert len(errors) == 1 and lines[-1] == errors[0], result.stderr
-    for fragment in fragments:
-        assert fragment in errors[0], (fragment, errors[0])
 
 
 @pytest.fixture

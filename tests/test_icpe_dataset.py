@@ -116,3 +116,25 @@ def test_clade_icpe_training_run_on_celebamaskhq(tmp_path, monkeypatch):
     assert result.returncode == 0, result.stderr[-2000:]
     weights = torch.load(tmp_path / "checkpoints" / "icpe" / "latest_net_G.pth", map_location="cpu")
     assert any(".dist_conv_w." in key for key in weights)
+
+
+def test_clade_alignment_reproduces_clades_resize_of_the_maps(tmp_path):
+    """128² labels at --load_size 64: 'label' keeps the map on the label's pixels, 'clade' picks what CLADE picks."""
+    labels = tmp_path / "labels"
+    labels.mkdir()
+    for path in sorted((DATA64 / "labels").glob("*.png"))[:2]:
+        Image.open(path).resize((128, 128), Image.NEAREST).save(labels / path.name)
+    images = tmp_path / "images"
+    images.mkdir()
+    for path in sorted((DATA64 / "images").glob("*.jpg"))[:2]:
+        Image.open(path).resize((128, 128)).save(images / path.name)
+    flags = ["--load_size", "64", "--crop_size", "64", "--no_flip"]
+    ours = custom_dataset(labels, images, *flags)[0]
+    clade = custom_dataset(labels, images, *flags, "--dist_alignment", "clade")[0]
+    offsets = torch.from_numpy(positional_offsets(np.asarray(Image.open(labels / "00000.png"))))
+    # CLADE's dataset: F.interpolate(mode='nearest') of the stored [1, 2, 128, 128] map to load_size²
+    expected = torch.nn.functional.interpolate(offsets[None], size=(64, 64), mode="nearest")[0]
+    assert torch.equal(clade["dist"], expected)
+    assert torch.equal(ours["dist"], offsets[:, 1::2, 1::2])  # PIL's nearest: the centre pixels, as the label's
+    assert torch.equal(ours["label"], clade["label"])
+    assert not torch.equal(ours["dist"], clade["dist"])

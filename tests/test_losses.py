@@ -1,4 +1,4 @@
-"""Each loss formula against a hand computation on small tensors (INVENTORY §4)."""
+"""Each loss formula against a hand computation on small tensors (docs/reference.md §4)."""
 import math
 
 import pytest

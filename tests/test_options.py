@@ -31,7 +31,7 @@ def test_ttur_sets_the_adam_betas():
 
 def test_test_defaults_and_dataset_defaults():
     opt = TestOptions().parse(["--dataset_mode", "custom", "--label_dir", "x", "--image_dir", "y", "--gpu_ids", "-1"])
-    # the dataset's defaults win over the test defaults (INVENTORY §1.1)
+    # the dataset's defaults win over the test defaults (docs/reference.md §1.1)
     assert (opt.preprocess_mode, opt.load_size, opt.crop_size, opt.label_nc) == ("resize_and_crop", 256, 256, 13)
     assert opt.serial_batches and opt.no_flip and opt.phase == "test" and not opt.isTrain
     assert opt.how_many == float("inf") and opt.gpu_ids == [] and opt.device == "cpu"

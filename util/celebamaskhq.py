@@ -1,4 +1,4 @@
-"""CelebAMask-HQ's 19 face-part classes (INVENTORY §9.4) and their colour previews."""
+"""CelebAMask-HQ's 19 face-part classes (docs/reference.md §9.4) and their colour previews."""
 
 import numpy as np
 

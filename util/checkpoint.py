@@ -1,7 +1,7 @@
 """Network checkpoints in the reference's layout: ``<checkpoints_dir>/<name>/<which>_net_<G|D|E>.pth``.
 
 Files hold a bare ``state_dict`` on the CPU (no ``module.`` prefix), as the reference writes them
-(INVENTORY §3, §5.4), so checkpoints move freely between this project and the reference code.
+(docs/reference.md §3, §5.4), so checkpoints move freely between this project and the reference code.
 """
 from pathlib import Path
 
@@ -16,15 +16,23 @@ def run_folder(opt) -> Path:
     return Path(opt.checkpoints_dir) / opt.name
 
 
+def network_file(which: str, label: str) -> str:
+    return f"{which}_net_{label}.pth"
+
+
 def network_path(opt, which: str, label: str) -> Path:
-    return run_folder(opt) / f"{which}_net_{label}.pth"
+    return run_folder(opt) / network_file(which, label)
+
+
+def cpu_state_dict(network: nn.Module) -> dict:
+    """The weights as saved: a copy of the state_dict on the CPU."""
+    return {key: value.detach().cpu().clone() for key, value in network.state_dict().items()}
 
 
 def save_network(network: nn.Module, label: str, which: str, opt) -> Path:
-    """Save a network's weights atomically; returns the file written."""
+    """Save one network's weights atomically (training saves whole sets: ``util/checkpoint_set.py``)."""
     path = network_path(opt, which, label)
-    state = {key: value.detach().cpu().clone() for key, value in network.state_dict().items()}
-    atomic_torch_save(state, path)
+    atomic_torch_save(cpu_state_dict(network), path)
     return path
 
 
@@ -40,7 +48,10 @@ def load_network(network: nn.Module, label: str, which: str, opt) -> nn.Module:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:
         raise UserError(f"checkpoint file {path} cannot be read ({type(error).__name__}); it is damaged or not a "
-                        f"PyTorch state_dict, so restore it or pick another --which_epoch.")
+                        f"PyTorch state_dict, so restore it or pick another --which_epoch.") from None
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise UserError(f"checkpoint file {path} holds a {type(state).__name__}, not a network's state_dict; restore "
+                        f"it or pick another --which_epoch.")
     expected = {k: tuple(v.shape) for k, v in network.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state.items()}
     if expected != found:

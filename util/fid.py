@@ -20,10 +20,10 @@ from tqdm import tqdm
 
 from util.errors import UserError
 from util.files import atomic_write
+from util.image_extensions import IMAGE_EXTENSIONS
 
 WEIGHTS_URL = pytorch_fid_inception.FID_WEIGHTS_URL
 WEIGHTS_FILE_NAME = WEIGHTS_URL.rsplit("/", 1)[1]
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
 SUPPORTED_DIMS = tuple(InceptionV3.BLOCK_INDEX_BY_DIM)
 # below this many images an FID mostly measures its own small-sample bias (papers use 5,000 to 50,000)
 FEW_IMAGES = 500
@@ -236,11 +236,12 @@ def _read_image(path: Path) -> torch.Tensor:
     return torch.from_numpy(pixels.copy()).permute(2, 0, 1).float() / 127.5 - 1
 
 
-def image_paths(folder) -> list:
+def image_paths(folder, at_least: int = 1) -> list:
     """The images of a folder (not its subfolders), sorted by name.
 
     Args:
-        folder (str or Path): folder holding .png/.jpg/.jpeg/.bmp/.webp files.
+        folder (str or Path): folder holding pictures (``util/image_extensions.py``).
+        at_least (int): the fewest images that will do (FID needs 2).
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -250,6 +251,8 @@ def image_paths(folder) -> list:
     if not paths:
         raise UserError(f"Image folder {folder} holds no {'/'.join(IMAGE_EXTENSIONS)} "
                         "images; check the path.")
+    if len(paths) < at_least:
+        raise UserError(f"Image folder {folder} holds only {len(paths)} image(s); FID needs at least {at_least}.")
     return paths
 
 
@@ -258,7 +261,7 @@ def folder_statistics(folder, model, batch_size=50, device=None, progress=True,
     """Inception statistics of every image in a folder.
 
     Args:
-        folder (str or Path): folder of .png/.jpg/.jpeg/.bmp/.webp images (read as RGB).
+        folder (str or Path): folder of pictures (``util/image_extensions.py``), read as RGB.
         model (InceptionV3): from `load_inception`.
         batch_size (int): images per Inception batch (fewer where image sizes change).
         device (str or torch.device or None): where `model` is; None finds out.
@@ -268,9 +271,7 @@ def folder_statistics(folder, model, batch_size=50, device=None, progress=True,
     Returns:
         (mu, sigma): as `activation_statistics`.
     """
-    paths = image_paths(folder)
-    if len(paths) < 2:
-        raise UserError(f"Image folder {folder} holds only 1 image; FID needs at least 2.")
+    paths = image_paths(folder, at_least=2)
     loader = torch.utils.data.DataLoader(_FolderBatches(paths, batch_size), batch_size=None,
                                          num_workers=num_workers)
     with tqdm(total=len(paths), desc=str(folder), unit="img", disable=not progress) as bar:

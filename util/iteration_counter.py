@@ -1,12 +1,10 @@
-"""Where a run stands: epoch, images seen, iterations; when to print, display and save (INVENTORY §5.3).
+"""Where a run stands: epoch, images seen, iterations; when to print, display and save (docs/reference.md §5.3).
 
 Frequencies count images, as in the reference (``--print_freq 100`` prints every 100 images).
 """
 from pathlib import Path
 
 import numpy as np
-
-from util.files import atomic_write_bytes
 
 
 class IterationCounter:
@@ -60,11 +58,6 @@ class IterationCounter:
     def load_state_dict(self, state: dict) -> None:
         for key, value in state.items():
             setattr(self, key, int(value))
-
-
-def write_iter_txt(folder: Path, epoch: int, epoch_images: int) -> None:
-    """The reference's ``iter.txt``: two lines, epoch and images into it."""
-    atomic_write_bytes(Path(folder) / "iter.txt", f"{epoch}\n{epoch_images}\n".encode())
 
 
 def read_iter_txt(folder: Path) -> tuple[int, int] | None:

@@ -6,7 +6,7 @@ the later values win: whenever a point lands at or before an earlier one, the ea
 from that position on are dropped, so every curve runs forwards.
 
 Positions in a loss_log.txt are (epoch, iters), with iters counting images inside the epoch
-(INVENTORY §5.3). Our train.py starts every launch with a launch line
+(docs/reference.md §5.3). Our train.py starts every launch with a launch line
 
     (launch at epoch: 3, iters: 0, iteration: 10; batchSize: 4, images per epoch: 16)
 

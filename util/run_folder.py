@@ -3,7 +3,9 @@ import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
+from util.checkpoint_set import complete_interrupted_saves
 from util.errors import UserError
+from util.files import check_writable_folder
 
 
 def prepare_run_folder(opt) -> Path:
@@ -13,6 +15,11 @@ def prepare_run_folder(opt) -> Path:
     ``--start_over``; resuming needs something to resume.
     """
     folder = Path(opt.checkpoints_dir) / opt.name
+    flag = f"--checkpoints_dir {opt.checkpoints_dir} with --name {opt.name}"
+    if folder.is_dir():  # a save a killed launch left half done is completed or undone first
+        check_writable_folder(folder, flag)
+        for note in complete_interrupted_saves(folder):
+            print(f"{folder}: {note}")
     checkpoints = sorted(p.name for p in folder.glob("*_net_G.pth")) if folder.is_dir() else []
     if opt.continue_train and not checkpoints:
         raise UserError(f"--continue_train: {folder} holds no checkpoint (*_net_G.pth) to resume; check --name and "
@@ -20,6 +27,7 @@ def prepare_run_folder(opt) -> Path:
     if checkpoints and not (opt.continue_train or opt.start_over):
         raise UserError(f"{folder} already holds a run ({', '.join(checkpoints[:3])}); resume it with "
                         f"--continue_train, pick another --name, or pass --start_over to overwrite it.")
+    check_writable_folder(folder, flag)
     if not folder.is_dir():
         folder.mkdir(parents=True)
         _new_folders.add(folder)

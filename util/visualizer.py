@@ -1,4 +1,4 @@
-"""What a training run shows: loss lines (console + loss_log.txt), TensorBoard, and the web/ page (INVENTORY §5.4, §5.5)."""
+"""What a training run shows: loss lines (console + loss_log.txt), TensorBoard, and the web/ page (docs/reference.md §5.4, §5.5)."""
 import re
 import time
 from pathlib import Path

@@ -1,4 +1,4 @@
-"""Tensors to pictures: generated images and colourised label maps, as the reference writes them (INVENTORY §5.5, §7)."""
+"""Tensors to pictures: generated images and colourised label maps, as the reference writes them (docs/reference.md §5.5, §7)."""
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
@@ -43,7 +43,7 @@ def label_colormap(n: int) -> np.ndarray:
 def colorize_label(label: torch.Tensor, n_colours: int) -> np.ndarray:
     """Label ids [1, H, W] (or one-hot [C, H, W], argmax'ed) → H×W×3 uint8; ids ≥ ``n_colours`` stay black.
 
-    The reference colourises with ``label_nc + 2`` colours (INVENTORY §7); callers pass that.
+    The reference colourises with ``label_nc + 2`` colours (docs/reference.md §7); callers pass that.
     """
     label = label.detach().cpu()
     if label.size(0) > 1:

@@ -9,7 +9,7 @@ from models.networks.sean_generator import SEANGenerator
 from util.errors import UserError
 
 GENERATORS = {"spade": SPADEGenerator}
-# the reference finds classes by lower-cased name without underscores (INVENTORY §1.1)
+# the reference finds classes by lower-cased name without underscores (docs/reference.md §1.1)
 DISCRIMINATORS = {"multiscale": MultiscaleDiscriminator, "nlayer": NLayerDiscriminator}
 
 

@@ -1,4 +1,4 @@
-"""CLADE: class-adaptive denormalization (Tan et al. 2021), INVENTORY §2.4.
+"""CLADE: class-adaptive denormalization (Tan et al. 2021), docs/reference.md §2.4.
 
 Instead of predicting the modulation with convolutions, every class owns one learned scale and
 shift per channel, looked up at each pixel from the label map.
@@ -29,7 +29,7 @@ class ClassAffine(nn.Module):
             self.dist_conv_b = nn.Conv2d(2, 1, kernel_size=1)
 
     def forward(self, x, class_map, input_dist=None):
-        """Modulate ``x`` by ``x * gamma + beta`` (no ``1 +``: CLADE's convention, INVENTORY §12.2).
+        """Modulate ``x`` by ``x * gamma + beta`` (no ``1 +``: CLADE's convention, docs/reference.md §12.2).
 
         Args:
             x: normalized activation [B, C, H, W].

@@ -1,4 +1,4 @@
-"""PatchGAN discriminators (INVENTORY §2.6): one N-layer patch classifier, and several at decreasing scales."""
+"""PatchGAN discriminators (docs/reference.md §2.6): one N-layer patch classifier, and several at decreasing scales."""
 import math
 
 import torch.nn as nn

@@ -1,4 +1,4 @@
-"""The VAE image encoder (INVENTORY §2.5): image → mean and log-variance of a 256-d style code."""
+"""The VAE image encoder (docs/reference.md §2.5): image → mean and log-variance of a 256-d style code."""
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -11,7 +11,7 @@ class ConvEncoder(nn.Module):
     """Five or six stride-2 convs to a 4×4 map, then two linear heads.
 
     The reference always resizes the input to 256² and drops ``layer6`` when ``crop_size < 256``,
-    which leaves an 8×8 map and crashes (INVENTORY §12.9). Here the input is resized to 128² in that
+    which leaves an 8×8 map and crashes (docs/reference.md §12.9). Here the input is resized to 128² in that
     case, so the same layers (and checkpoint keys) end at 4×4 and work.
 
     Args:

@@ -1,4 +1,4 @@
-"""The SPADE generator (INVENTORY §2.1): a stack of label-modulated residual blocks from a tiny seed map."""
+"""The SPADE generator (docs/reference.md §2.1): a stack of label-modulated residual blocks from a tiny seed map."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F

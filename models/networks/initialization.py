@@ -1,4 +1,4 @@
-"""The reference's weight initialisation (INVENTORY §2.8)."""
+"""The reference's weight initialisation (docs/reference.md §2.8)."""
 import torch.nn as nn
 from torch.nn import init
 

@@ -1,4 +1,4 @@
-"""Loss terms (INVENTORY §4), each a small module; the model combines them with the lambda weights."""
+"""Loss terms (docs/reference.md §4), each a small module; the model combines them with the lambda weights."""
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -30,7 +30,7 @@ class GANLoss(nn.Module):
             return self._single(predictions, target_is_real, for_discriminator)
         per_scale = [self._single(p[-1] if isinstance(p, (list, tuple)) else p, target_is_real, for_discriminator)
                      for p in predictions]
-        return torch.stack(per_scale).mean()  # the reference averages over scales (INVENTORY §4.1)
+        return torch.stack(per_scale).mean()  # the reference averages over scales (docs/reference.md §4.1)
 
     def _single(self, prediction, target_is_real, for_discriminator):
         prediction = prediction.float()

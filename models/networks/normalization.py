@@ -1,6 +1,6 @@
 """Normalization building blocks shared by the generator, discriminator and encoder.
 
-Two families exist in the reference code bases (INVENTORY §2.3, §2.6):
+Two families exist in the reference code bases (docs/reference.md §2.3, §2.6):
 * the parameter-free norm inside SPADE/CLADE, named by a config string such as
   ``spadesyncbatch3x3`` (norm kind, then kernel size of the modulation convs);
 * "non-SPADE" norms wrapped around a conv, named such as ``spectralinstance``.
@@ -128,7 +128,7 @@ def normalized_layer(layer: nn.Module, norm_type: str, flag: str) -> nn.Module:
 
     ``spectralinstance`` gives ``Sequential(spectral_norm(conv), InstanceNorm2d)``; the conv bias is
     dropped whenever a norm follows (it would be cancelled). Unlike the reference, strings without
-    the ``spectral`` prefix work too (INVENTORY §12.10).
+    the ``spectral`` prefix work too (docs/reference.md §12.10).
 
     Args:
         layer: a freshly built conv.

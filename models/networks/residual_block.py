@@ -1,4 +1,4 @@
-"""The SPADE residual block: two modulated 3×3 convs and a learned shortcut when widths differ (INVENTORY §2.2)."""
+"""The SPADE residual block: two modulated 3×3 convs and a learned shortcut when widths differ (docs/reference.md §2.2)."""
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -21,7 +21,7 @@ class SPADEResnetBlock(nn.Module):
 
     def __init__(self, fin: int, fout: int, opt):
         super().__init__()
-        # CLADE with instance maps appends the edge channel to each norm output (INVENTORY §2.4)
+        # CLADE with instance maps appends the edge channel to each norm output (docs/reference.md §2.4)
         extra = 1 if opt.norm_mode == "clade" and not opt.no_instance else 0
         fmiddle = add_block_convs(self, fin, fout, opt.norm_G, extra)
 

@@ -1,4 +1,4 @@
-"""SPADE: spatially-adaptive denormalization (Park et al. 2019), INVENTORY §2.3."""
+"""SPADE: spatially-adaptive denormalization (Park et al. 2019), docs/reference.md §2.3."""
 import torch.nn as nn
 import torch.nn.functional as F
 

@@ -1,6 +1,6 @@
 """Spectrally normalised convolution with the legacy ``torch.nn.utils.spectral_norm`` state_dict layout.
 
-Checkpoints keep ``bias``, ``weight_orig``, ``weight_u``, ``weight_v`` in that order (INVENTORY §3),
+Checkpoints keep ``bias``, ``weight_orig``, ``weight_u``, ``weight_v`` in that order (docs/reference.md §3),
 and the power iteration is the legacy one (one step per training forward, u and v updated in
 place, none in eval mode). The difference is where the division by sigma happens: dividing a
 1024×1024×3×3 weight costs far more than dividing the 8×8 map it produces, so the layer divides

@@ -1,4 +1,4 @@
-"""The VGG19 perceptual loss (INVENTORY §4.2) on torchvision's ImageNet VGG19."""
+"""The VGG19 perceptual loss (docs/reference.md §4.2) on torchvision's ImageNet VGG19."""
 from pathlib import Path
 
 import torch
@@ -57,7 +57,7 @@ class VGGLoss(nn.Module):
     Args:
         weights_path: see ``vgg19_features``.
         imagenet_normalize: feed VGG ImageNet-normalised inputs; the reference feeds [-1, 1]
-            images as they are (INVENTORY §12.12), which stays the default so its loss scale holds.
+            images as they are (docs/reference.md §12.12), which stays the default so its loss scale holds.
     """
 
     def __init__(self, weights_path: str | None = None, imagenet_normalize: bool = False):
