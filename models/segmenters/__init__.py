@@ -1,0 +1,180 @@
+"""The segmenters that score generated pictures, one per dataset as the papers use them, and the toy one.
+
+Each ``SegmenterSpec`` says how the network sees a picture (size, normalisation) and which
+dataset label each of its output classes is. ``load_segmenter`` builds the network, loads its
+official weight file strictly and returns a ``Segmenter`` that maps pictures to dataset labels.
+"""
+import importlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from util.errors import UserError
+
+IGNORED = 255  # a segmenter class the dataset does not have: a miss wherever it is predicted
+
+
+@dataclass(frozen=True)
+class SegmenterSpec:
+    """How one segmenter is built, fed and read.
+
+    Attributes:
+        name: the ``--segmenter`` value.
+        dataset: the dataset whose labels it predicts (for the README and messages).
+        builder: ``module:function`` returning the network with random weights.
+        weights_file: the official weight file's name.
+        weights_source: where that file comes from (one phrase).
+        class_to_label: dataset label id of each output class (``IGNORED`` where the dataset has none).
+        input_size: (height, width) the picture is resized to (bilinear) before the network; None keeps it.
+        mean, std: per-channel normalisation of the [0, 1] RGB picture.
+        bgr_255: feed BGR channels in 0..255 minus ``mean`` (Caffe-trained networks); ``std`` unused.
+        logits: picks the class scores out of the network's output.
+    """
+
+    name: str
+    dataset: str
+    builder: str
+    weights_file: str
+    weights_source: str
+    class_to_label: tuple
+    input_size: tuple | None = None
+    mean: tuple = (0.485, 0.456, 0.406)
+    std: tuple = (0.229, 0.224, 0.225)
+    bgr_255: bool = False
+    logits: Callable = field(default=lambda output: output)
+
+    def build(self, **kwargs) -> nn.Module:
+        module, function = self.builder.split(":")
+        return getattr(importlib.import_module(module), function)(**kwargs)
+
+
+class Segmenter:
+    """A segmentation network with its protocol: pictures in [-1, 1] → dataset label ids.
+
+    Args:
+        spec (SegmenterSpec): the protocol.
+        network (nn.Module): the network with its weights loaded.
+        device (str or torch.device): where it runs.
+    """
+
+    def __init__(self, spec: SegmenterSpec, network: nn.Module, device="cpu"):
+        self.spec = spec
+        self.network = network.eval().to(device)
+        self.device = device
+        self.label_of_class = torch.tensor(spec.class_to_label, dtype=torch.long, device=device)
+
+    def network_input(self, pictures: torch.Tensor) -> torch.Tensor:
+        """Pictures in [-1, 1] (N×3×H×W) → the network's input: resized, normalised as the segmenter was trained."""
+        spec = self.spec
+        x = (pictures.to(self.device, torch.float32) + 1) / 2
+        if spec.input_size is not None and tuple(x.shape[2:]) != tuple(spec.input_size):
+            x = F.interpolate(x, size=spec.input_size, mode="bilinear", align_corners=False)
+        mean = torch.tensor(spec.mean, device=x.device).view(1, 3, 1, 1)
+        if spec.bgr_255:
+            return x.flip(1) * 255 - mean
+        return (x - mean) / torch.tensor(spec.std, device=x.device).view(1, 3, 1, 1)
+
+    @torch.no_grad()
+    def predict(self, pictures: torch.Tensor, label_size: tuple) -> torch.Tensor:
+        """Dataset label ids (N×H×W, long) of the pictures at the label maps' size.
+
+        The class scores are resized (bilinear) to ``label_size``, never the label maps.
+
+        Args:
+            pictures (torch.Tensor): N×3×H×W in [-1, 1].
+            label_size (tuple): (height, width) of the label maps they are compared with.
+        """
+        scores = self.spec.logits(self.network(self.network_input(pictures)))
+        if tuple(scores.shape[2:]) != tuple(label_size):
+            scores = F.interpolate(scores.float(), size=label_size, mode="bilinear", align_corners=False)
+        return self.label_of_class[scores.argmax(1)]
+
+
+def toy_spec(num_classes: int) -> SegmenterSpec:
+    return SegmenterSpec(name="toy", dataset="the demo faces (scripts/make_demo_dataset.py)",
+                         builder="models.segmenters.toy:ToySegmenter", weights_file="toy_segmenter.pth",
+                         weights_source="scripts/train_segmenter.py --out PATH",
+                         class_to_label=tuple(range(num_classes)), mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
+
+
+SEGMENTERS = {}  # name -> SegmenterSpec of the official segmenters
+DEFAULT_SEGMENTER = {}  # --dataset_mode -> the segmenter its papers use
+SEGMENTER_NAMES = ("toy",)
+
+
+def check_weights_file(name: str, weights) -> Path:
+    """The weight file a segmenter will load; a missing one stops here, before anything is loaded.
+
+    Args:
+        name (str): ``--segmenter``.
+        weights (str or Path or None): ``--seg_weights``.
+    """
+    if name not in SEGMENTER_NAMES:
+        raise UserError(f"--segmenter {name} is not known; use one of {', '.join(SEGMENTER_NAMES)}.")
+    if name == "toy":
+        if not weights:
+            raise UserError("--segmenter toy needs --seg_weights PATH, a file written by "
+                            "scripts/train_segmenter.py --out PATH.")
+        source = "scripts/train_segmenter.py --out PATH"
+    else:
+        spec = SEGMENTERS[name]
+        if not weights:
+            raise UserError(f"--segmenter {name} needs its weights {spec.weights_file} ({spec.weights_source}); "
+                            f"download it and pass --seg_weights PATH.")
+        source = spec.weights_source
+    path = Path(weights)
+    if not path.is_file():
+        raise UserError(f"segmenter weights {path} do not exist; get them from {source} and pass --seg_weights PATH.")
+    return path
+
+
+def load_segmenter(name: str, weights, device="cpu") -> Segmenter:
+    """The named segmenter with its weight file loaded strictly.
+
+    Args:
+        name (str): ``--segmenter``.
+        weights (str or Path): ``--seg_weights``.
+        device (str or torch.device): where it runs.
+    """
+    path = check_weights_file(name, weights)
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch.load raises many kinds on a damaged file
+        raise UserError(f"segmenter weights {path} cannot be read ({error}); replace the file.") from None
+    if name == "toy":
+        from models.segmenters.toy import ToySegmenter
+
+        try:
+            network = ToySegmenter.from_checkpoint(checkpoint)
+        except (ValueError, KeyError, RuntimeError) as error:
+            raise UserError(f"{path} is not a toy segmenter file ({error}); write one with "
+                            f"scripts/train_segmenter.py --out PATH.") from None
+        return Segmenter(toy_spec(network.num_classes), network, device)
+    spec = SEGMENTERS[name]
+    network = spec.build()
+    try:
+        network.load_state_dict(official_state_dict(checkpoint), strict=True)
+    except (RuntimeError, TypeError, AttributeError) as error:
+        raise UserError(f"{path} does not hold the weights of --segmenter {name} ({str(error)[:300]}); "
+                        f"use {spec.weights_file} from {spec.weights_source}.") from None
+    return Segmenter(spec, network, device)
+
+
+def official_state_dict(checkpoint):
+    """The state_dict inside an official weight file (some wrap it in a dict, some in DataParallel's ``module.``)."""
+    if isinstance(checkpoint, dict) and isinstance(checkpoint.get("state_dict"), dict):
+        checkpoint = checkpoint["state_dict"]
+    if isinstance(checkpoint, dict) and checkpoint and all(key.startswith("module.") for key in checkpoint):
+        checkpoint = {key[len("module."):]: value for key, value in checkpoint.items()}
+    return checkpoint
+
+
+def segmenter_classes(name: str, weights) -> int:
+    """How many dataset classes the segmenter scores (toy: as its file says)."""
+    if name == "toy":
+        return load_segmenter(name, weights).network.num_classes
+    return max(label for label in SEGMENTERS[name].class_to_label if label != IGNORED) + 1
