@@ -31,7 +31,7 @@ def main(argv=None) -> Path:
         inception = fid.load_inception(opt.eval_dims, opt.fid_weights or None, opt.device)
         real, fake = fid.ActivationStatistics(inception), fid.ActivationStatistics(inception)
 
-    web_dir = Path(opt.results_dir) / opt.name / f"{opt.phase}_{opt.which_epoch}"
+    web_dir = Path(opt.results_dir) / opt.name / f"{opt.phase}_{opt.which_epoch}{'_ema' if opt.use_ema else ''}"
     page = HTMLPage(web_dir, f"Experiment = {opt.name}, Phase = {opt.phase}, Epoch = {opt.which_epoch}")
     total = min(len(dataloader.dataset), opt.how_many)
     written = 0
