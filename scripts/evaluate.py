@@ -25,7 +25,6 @@ import models.segmenters as segmenters  # noqa: E402
 from options.base_options import parse_gpu_ids  # noqa: E402
 from options.test_options import TestOptions  # noqa: E402
 from util import evaluation, evaluation_table, fid, lpips_diversity  # noqa: E402
-from util.celebamaskhq import CLASS_NAMES as CELEBAMASKHQ_CLASSES  # noqa: E402
 from util.errors import UserError, exits_on_user_error  # noqa: E402
 
 RESULTS_STEM = "evaluation"
@@ -112,9 +111,7 @@ def load_networks(args, device, seg_name: str | None):
 
 
 def class_names(segmenter, num_classes: int) -> list[str]:
-    names = getattr(segmenter.spec, "class_names", None) if segmenter else None
-    if names is None and num_classes == len(CELEBAMASKHQ_CLASSES):
-        names = CELEBAMASKHQ_CLASSES
+    names = segmenter.spec.class_names if segmenter else None
     return list(names) if names is not None else [str(i) for i in range(num_classes)]
 
 

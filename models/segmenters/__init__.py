@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from util.celebamaskhq import CLASS_NAMES as CELEBAMASKHQ_CLASSES
 from util.errors import UserError
 
 IGNORED = 255  # a segmenter class the dataset does not have: a miss wherever it is predicted
@@ -29,7 +30,9 @@ class SegmenterSpec:
         weights_file: the official weight file's name.
         weights_source: where that file comes from (one phrase).
         class_to_label: dataset label id of each output class (``IGNORED`` where the dataset has none).
-        input_size: (height, width) the picture is resized to (bilinear) before the network; None keeps it.
+        class_names: the dataset's class names, in label-id order.
+        input_size: (height, width) the picture is resized to before the network; None keeps it.
+        resize_mode: how (``bilinear`` or ``nearest``, as the segmenter's own test code resizes).
         mean, std: per-channel normalisation of the [0, 1] RGB picture.
         bgr_255: feed BGR channels in 0..255 minus ``mean`` (Caffe-trained networks); ``std`` unused.
         logits: picks the class scores out of the network's output.
@@ -41,7 +44,9 @@ class SegmenterSpec:
     weights_file: str
     weights_source: str
     class_to_label: tuple
+    class_names: tuple | None = None
     input_size: tuple | None = None
+    resize_mode: str = "bilinear"
     mean: tuple = (0.485, 0.456, 0.406)
     std: tuple = (0.229, 0.224, 0.225)
     bgr_255: bool = False
@@ -72,7 +77,8 @@ class Segmenter:
         spec = self.spec
         x = (pictures.to(self.device, torch.float32) + 1) / 2
         if spec.input_size is not None and tuple(x.shape[2:]) != tuple(spec.input_size):
-            x = F.interpolate(x, size=spec.input_size, mode="bilinear", align_corners=False)
+            aligned = {"align_corners": False} if spec.resize_mode == "bilinear" else {}
+            x = F.interpolate(x, size=spec.input_size, mode=spec.resize_mode, **aligned)
         mean = torch.tensor(spec.mean, device=x.device).view(1, 3, 1, 1)
         if spec.bgr_255:
             return x.flip(1) * 255 - mean
@@ -95,15 +101,24 @@ class Segmenter:
 
 
 def toy_spec(num_classes: int) -> SegmenterSpec:
-    return SegmenterSpec(name="toy", dataset="the demo faces (scripts/make_demo_dataset.py)",
+    names = CELEBAMASKHQ_CLASSES if num_classes == len(CELEBAMASKHQ_CLASSES) else None  # the demo faces' classes
+    return SegmenterSpec(name="toy", dataset="the demo faces (scripts/make_demo_dataset.py)", class_names=names,
                          builder="models.segmenters.toy:ToySegmenter", weights_file="toy_segmenter.pth",
                          weights_source="scripts/train_segmenter.py --out PATH",
                          class_to_label=tuple(range(num_classes)), mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
 
 
-SEGMENTERS = {}  # name -> SegmenterSpec of the official segmenters
-DEFAULT_SEGMENTER = {}  # --dataset_mode -> the segmenter its papers use
-SEGMENTER_NAMES = ("toy",)
+SEGMENTERS = {spec.name: spec for spec in (
+    SegmenterSpec(
+        name="celebamaskhq_unet", dataset="CelebAMask-HQ", builder="models.segmenters.face_parsing_unet:FaceParsingUNet",
+        weights_file="model.pth",
+        weights_source="the CelebAMask-HQ authors' face-parsing model (switchablenorms/CelebAMask-HQ, face_parsing/"
+                       "README: drive.google.com/file/d/1o1m-eT38zNCIFldcRaoWcLvvBtY8S4W3)",
+        class_to_label=tuple(range(19)), class_names=CELEBAMASKHQ_CLASSES,
+        input_size=(512, 512), resize_mode="nearest", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+)}
+DEFAULT_SEGMENTER = {"celebamaskhq": "celebamaskhq_unet"}  # --dataset_mode -> the segmenter its papers use
+SEGMENTER_NAMES = ("toy", *SEGMENTERS)
 
 
 def check_weights_file(name: str, weights) -> Path:
@@ -156,12 +171,26 @@ def load_segmenter(name: str, weights, device="cpu") -> Segmenter:
         return Segmenter(toy_spec(network.num_classes), network, device)
     spec = SEGMENTERS[name]
     network = spec.build()
-    try:
-        network.load_state_dict(official_state_dict(checkpoint), strict=True)
-    except (RuntimeError, TypeError, AttributeError) as error:
-        raise UserError(f"{path} does not hold the weights of --segmenter {name} ({str(error)[:300]}); "
-                        f"use {spec.weights_file} from {spec.weights_source}.") from None
+    state = official_state_dict(checkpoint)
+    mismatch = state_dict_mismatch(network, state)
+    if mismatch:
+        raise UserError(f"{path} does not hold the weights of --segmenter {name} ({mismatch}); use "
+                        f"{spec.weights_file} from {spec.weights_source}.")
+    network.load_state_dict(state, strict=True)
     return Segmenter(spec, network, device)
+
+
+def state_dict_mismatch(network: nn.Module, state) -> str:
+    """How a loaded object differs from the network's state_dict, in a phrase; "" when it fits exactly."""
+    if not isinstance(state, dict) or not all(isinstance(value, torch.Tensor) for value in state.values()):
+        return "not a state_dict of tensors"
+    expected = network.state_dict()
+    missing = [key for key in expected if key not in state]
+    unexpected = [key for key in state if key not in expected]
+    reshaped = [key for key in expected if key in state and state[key].shape != expected[key].shape]
+    parts = [f"{len(keys)} {what} keys, e.g. {keys[0]}" for what, keys in
+             (("missing", missing), ("unexpected", unexpected), ("differently shaped", reshaped)) if keys]
+    return "; ".join(parts)
 
 
 def official_state_dict(checkpoint):

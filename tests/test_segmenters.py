@@ -1,0 +1,73 @@
+"""Each official segmenter: the official code's state_dict keys and shapes, its outputs on the same random
+weights (fixtures made by running the official code, tests/fixtures/README.md), strict loading of the weight file."""
+import dataclasses
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from conftest import REPO
+from seeded_weights import seeded_input, seeded_state_dict
+from models import segmenters
+from util.errors import UserError
+
+FIXTURES = REPO / "tests" / "fixtures" / "segmenters"
+NAMES = sorted(path.stem for path in FIXTURES.glob("*.json"))
+
+
+def fixture(name: str) -> dict:
+    return json.loads((FIXTURES / f"{name}.json").read_text())
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_state_dict_keys_and_shapes_are_the_official_ones(name):
+    ours = {key: list(value.shape) for key, value in segmenters.SEGMENTERS[name].build().state_dict().items()}
+    official = fixture(name)["state_dict"]
+    assert sorted(set(official) - set(ours)) == [] and sorted(set(ours) - set(official)) == []
+    assert ours == official
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_outputs_equal_the_official_code_on_the_same_random_weights(name):
+    made = fixture(name)
+    network = segmenters.SEGMENTERS[name].build().eval()
+    network.load_state_dict(seeded_state_dict(made["state_dict"], made["seed"]), strict=True)
+    with torch.no_grad():
+        output = segmenters.SEGMENTERS[name].logits(network(seeded_input(made["input_shape"], made["input_seed"])))
+    expected = np.load(FIXTURES / f"{name}_output.npy")
+    assert list(output.shape) == made["output_shape"]
+    scale = np.abs(expected).max()
+    assert np.abs(output.numpy() - expected).max() <= 1e-4 * scale, "outputs differ from the official code's"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_official_weight_file_loads_strictly_and_segments(name, tmp_path):
+    made = fixture(name)
+    weights = seeded_state_dict(made["state_dict"], made["seed"])
+    path = tmp_path / segmenters.SEGMENTERS[name].weights_file
+    torch.save(weights, path)
+    loaded = segmenters.load_segmenter(name, path)
+    assert all(torch.equal(value, weights[key]) for key, value in loaded.network.state_dict().items())
+    small = dataclasses.replace(loaded.spec, input_size=made["input_shape"][2:])  # the protocol's size is slow here
+    segmenter = segmenters.Segmenter(small, loaded.network)
+    pictures = torch.rand(2, 3, 40, 48) * 2 - 1
+    labels = segmenter.predict(pictures, (20, 24))
+    assert labels.shape == (2, 20, 24)
+    allowed = set(segmenter.spec.class_to_label)
+    assert set(labels.unique().tolist()) <= allowed
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_wrong_or_missing_weight_file_is_one_sentence(name, tmp_path):
+    spec = segmenters.SEGMENTERS[name]
+    with pytest.raises(UserError, match="--seg_weights PATH"):
+        segmenters.check_weights_file(name, "")
+    with pytest.raises(UserError, match=f"{tmp_path / 'absent.pth'} do not exist.*--seg_weights PATH"):
+        segmenters.check_weights_file(name, tmp_path / "absent.pth")
+    wrong = tmp_path / "wrong.pth"
+    torch.save({"conv.weight": torch.zeros(1)}, wrong)
+    with pytest.raises(UserError, match=f"does not hold the weights of --segmenter {name} .*missing keys.*"
+                                        f"1 unexpected keys, e.g. conv.weight.*{spec.weights_file}") as error:
+        segmenters.load_segmenter(name, wrong)
+    assert "\n" not in str(error.value)
