@@ -13,6 +13,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.segmenters.bisenet import CLASS_NAMES as BISENET_CLASSES
 from util.celebamaskhq import CLASS_NAMES as CELEBAMASKHQ_CLASSES
 from util.errors import UserError
 
@@ -116,6 +117,12 @@ SEGMENTERS = {spec.name: spec for spec in (
                        "README: drive.google.com/file/d/1o1m-eT38zNCIFldcRaoWcLvvBtY8S4W3)",
         class_to_label=tuple(range(19)), class_names=CELEBAMASKHQ_CLASSES,
         input_size=(512, 512), resize_mode="nearest", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
+    SegmenterSpec(
+        name="bisenet_face", dataset="CelebAMask-HQ", builder="models.segmenters.bisenet:BiSeNetFaceParsing",
+        weights_file="79999_iter.pth",
+        weights_source="zllrunning/face-parsing.PyTorch's README (drive.google.com/open?id=154JgKpzCPW82qINcVieuPH3fZ2e0P812)",
+        class_to_label=tuple(CELEBAMASKHQ_CLASSES.index(name) for name in BISENET_CLASSES),
+        class_names=CELEBAMASKHQ_CLASSES, input_size=(512, 512)),
 )}
 DEFAULT_SEGMENTER = {"celebamaskhq": "celebamaskhq_unet"}  # --dataset_mode -> the segmenter its papers use
 SEGMENTER_NAMES = ("toy", *SEGMENTERS)

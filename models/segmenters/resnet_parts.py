@@ -1,0 +1,34 @@
+"""ResNet building blocks in torchvision's parameter layout, shared by the segmenters' trunks."""
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class BasicBlock(nn.Module):
+    """Two 3×3 convolutions with a shortcut (ResNet-18/34); ``downsample`` when the shape changes."""
+
+    expansion = 1
+
+    def __init__(self, in_channels: int, channels: int, stride: int = 1, dilation: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, 3, stride, dilation, dilation, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, 1, dilation, dilation, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.downsample = shortcut(in_channels, channels, stride)
+
+    def forward(self, x):
+        residual = self.bn2(self.conv2(F.relu(self.bn1(self.conv1(x)))))
+        return F.relu(residual + (self.downsample(x) if self.downsample is not None else x))
+
+
+def shortcut(in_channels: int, out_channels: int, stride: int):
+    if in_channels == out_channels and stride == 1:
+        return None
+    return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
+
+
+def stage(block, in_channels: int, channels: int, blocks: int, stride: int = 1) -> nn.Sequential:
+    """``blocks`` residual blocks, the first one changing the width and the stride."""
+    layers = [block(in_channels, channels, stride)]
+    layers += [block(channels * block.expansion, channels) for _ in range(blocks - 1)]
+    return nn.Sequential(*layers)
