@@ -110,13 +110,8 @@ def load_networks(args, device, seg_name: str | None):
     return inception, segmenter
 
 
-def class_names(segmenter, num_classes: int) -> list[str]:
-    names = segmenter.spec.class_names if segmenter else None
-    return list(names) if names is not None else [str(i) for i in range(num_classes)]
-
-
-def new_scores(args, inception, segmenter, num_classes):
-    return evaluation.PictureScores(inception, segmenter, num_classes, args.kid_subsets, args.kid_subset_size,
+def new_scores(args, inception, segmenter):
+    return evaluation.PictureScores(inception, segmenter, args.kid_subsets, args.kid_subset_size,
                                     want_fid="fid" in args.metrics, want_kid="kid" in args.metrics)
 
 
@@ -172,10 +167,9 @@ def evaluate_run(args, rest: list[str], name: str | None = None) -> dict:
         test_script.main(argv)
     folder = pictures_folder(opt)
     inception, segmenter = load_networks(args, opt.device, seg_name)
-    num_classes = opt.label_nc
     if segmenter is not None:
-        _check_classes(segmenter, seg_name, num_classes)
-    scores = new_scores(args, inception, segmenter, num_classes)
+        _check_classes(segmenter, seg_name, opt.label_nc)
+    scores = new_scores(args, inception, segmenter)
     loader = data.create_dataloader(opt, dataset)
     total = int(min(len(dataset), opt.how_many))
     done = 0
@@ -192,7 +186,7 @@ def evaluate_run(args, rest: list[str], name: str | None = None) -> dict:
                 break
     row = {"run": opt.name, "weights": f"{opt.which_epoch}_net_{'G_ema' if opt.use_ema else 'G'}.pth",
            "pictures": str(folder / "images" / "synthesized_image"), "segmenter": seg_name,
-           **scores.result(class_names(segmenter, num_classes))}
+           **scores.result()}
     if wants_diversity:
         row["diversity_lpips"] = run_diversity(args, opt, loader, total, random_style_pictures)
     row["seconds"] = round(time.time() - started, 1)
@@ -200,11 +194,10 @@ def evaluate_run(args, rest: list[str], name: str | None = None) -> dict:
     return row
 
 
-def _check_classes(segmenter, seg_name, num_classes):
-    predicted = max(label for label in segmenter.spec.class_to_label if label != segmenters.IGNORED) + 1
-    if predicted != num_classes:
-        raise UserError(f"--segmenter {seg_name} predicts {predicted} classes but the data has --label_nc "
-                        f"{num_classes}; use the segmenter of this dataset.")
+def _check_classes(segmenter, seg_name, label_nc):
+    if segmenter.evaluated_labels[-1] >= label_nc:
+        raise UserError(f"--segmenter {seg_name} predicts label ids up to {segmenter.evaluated_labels[-1]} but the "
+                        f"data has --label_nc {label_nc}; use the segmenter of this dataset.")
 
 
 def run_diversity(args, opt, loader, total: int, random_style_pictures) -> float:
@@ -239,9 +232,7 @@ def evaluate_folders(args) -> dict:
     gpu_ids = parse_gpu_ids(args.gpu_ids)
     device = f"cuda:{gpu_ids[0]}" if gpu_ids and torch.cuda.is_available() else "cpu"
     inception, segmenter = load_networks(args, device, seg_name)
-    num_classes = (max(label for label in segmenter.spec.class_to_label if label != segmenters.IGNORED) + 1
-                   if segmenter else 0)
-    scores = new_scores(args, inception, segmenter, num_classes)
+    scores = new_scores(args, inception, segmenter)
     size = args.eval_batch_size
     with tqdm(total=len(generated_paths), desc="scoring pictures", unit="img") as progress:
         for start in range(0, len(generated_paths), size):
@@ -259,7 +250,7 @@ def evaluate_folders(args) -> dict:
                 scores.features["real"].append(fid.pooled_features(torch.stack([real[i] for i in group]), inception,
                                                                    device))
     row = {"run": str(args.generated), "pictures": str(args.generated), "segmenter": seg_name,
-           **scores.result(class_names(segmenter, num_classes)), "seconds": round(time.time() - started, 1)}
+           **scores.result(), "seconds": round(time.time() - started, 1)}
     evaluation_table.write_tables(args.out or args.generated.parent, [row], RESULTS_STEM)
     return row
 

@@ -26,17 +26,16 @@ class PictureScores:
     Args:
         inception (InceptionV3 or None): from ``util.fid.load_inception`` (2048 dims); None skips FID and KID.
         segmenter (Segmenter or None): from ``models.segmenters.load_segmenter``; None skips the segmentation scores.
-        num_classes (int): the dataset's classes (label ids 0..num_classes-1; others are ignored).
         kid_subsets, kid_subset_size (int): KID's random subsets.
     """
 
-    def __init__(self, inception=None, segmenter=None, num_classes: int = 0, kid_subsets: int = 100,
+    def __init__(self, inception=None, segmenter=None, kid_subsets: int = 100,
                  kid_subset_size: int = 1000, want_fid: bool = True, want_kid: bool = True):
         self.inception, self.segmenter = inception, segmenter
         self.want_fid, self.want_kid = want_fid, want_kid
         self.kid_subsets, self.kid_subset_size = kid_subsets, kid_subset_size
         self.features = {"generated": [], "real": []}
-        self.confusion = ConfusionMatrix(num_classes) if segmenter is not None else None
+        self.confusion = ConfusionMatrix(len(segmenter.evaluated_labels)) if segmenter is not None else None
         self.count = 0
 
     @torch.no_grad()
@@ -44,7 +43,8 @@ class PictureScores:
         """Args:
             generated (torch.Tensor): N×3×H×W in [-1, 1].
             real (torch.Tensor or None): M×3×H'×W' real photos in [-1, 1] (needed for FID and KID).
-            labels (torch.Tensor or None): N×H×W (or N×1×H×W) label ids of the generated pictures.
+            labels (torch.Tensor or None): N×H×W (or N×1×H×W) label ids of the generated pictures; only the
+                labels the segmenter scores count.
         """
         self.count += len(generated)
         if self.inception is not None:
@@ -55,14 +55,10 @@ class PictureScores:
         if self.confusion is not None:
             labels = labels.reshape(len(generated), *labels.shape[-2:]).long()
             predicted = self.segmenter.predict(generated, tuple(labels.shape[-2:]))
-            self.confusion.add(predicted, labels.to(predicted.device))
+            self.confusion.add(self.segmenter.evaluation_index(predicted), self.segmenter.evaluation_index(labels))
 
-    def result(self, class_names) -> dict:
-        """The figures; metrics not computed are absent.
-
-        Args:
-            class_names (sequence of str): names of the classes, in label-id order.
-        """
+    def result(self) -> dict:
+        """The figures; metrics not computed are absent."""
         figures = {"images": self.count}
         if self.inception is not None:
             generated, real = (np.concatenate(self.features[key]) for key in ("generated", "real"))
@@ -79,8 +75,13 @@ class PictureScores:
             figures["miou"] = self.confusion.mean_iou()
             figures["accuracy"] = self.confusion.pixel_accuracy()
             figures["per_class_iou"] = {name: _finite_or_none(iou)
-                                        for name, iou in zip(class_names, self.confusion.per_class_iou())}
+                                        for name, iou in zip(self.class_names(), self.confusion.per_class_iou())}
         return figures
+
+
+    def class_names(self) -> list[str]:
+        names = self.segmenter.spec.class_names
+        return list(names) if names is not None else [str(label) for label in self.segmenter.evaluated_labels]
 
 
 def _finite_or_none(value: float):

@@ -5,19 +5,20 @@ dataset label each of its output classes is. ``load_segmenter`` builds the netwo
 official weight file strictly and returns a ``Segmenter`` that maps pictures to dataset labels.
 """
 import importlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.segmenters import drn
 from models.segmenters.bisenet import CLASS_NAMES as BISENET_CLASSES
 from util.celebamaskhq import CLASS_NAMES as CELEBAMASKHQ_CLASSES
 from util.errors import UserError
 
 IGNORED = 255  # a segmenter class the dataset does not have: a miss wherever it is predicted
+LABEL_IDS = 256  # label maps are 8-bit
 
 
 @dataclass(frozen=True)
@@ -31,12 +32,11 @@ class SegmenterSpec:
         weights_file: the official weight file's name.
         weights_source: where that file comes from (one phrase).
         class_to_label: dataset label id of each output class (``IGNORED`` where the dataset has none).
-        class_names: the dataset's class names, in label-id order.
+        class_names: names of the dataset labels it is scored on (those in ``class_to_label``), by increasing label id.
         input_size: (height, width) the picture is resized to before the network; None keeps it.
         resize_mode: how (``bilinear`` or ``nearest``, as the segmenter's own test code resizes).
         mean, std: per-channel normalisation of the [0, 1] RGB picture.
         bgr_255: feed BGR channels in 0..255 minus ``mean`` (Caffe-trained networks); ``std`` unused.
-        logits: picks the class scores out of the network's output.
     """
 
     name: str
@@ -51,7 +51,6 @@ class SegmenterSpec:
     mean: tuple = (0.485, 0.456, 0.406)
     std: tuple = (0.229, 0.224, 0.225)
     bgr_255: bool = False
-    logits: Callable = field(default=lambda output: output)
 
     def build(self, **kwargs) -> nn.Module:
         module, function = self.builder.split(":")
@@ -72,6 +71,9 @@ class Segmenter:
         self.network = network.eval().to(device)
         self.device = device
         self.label_of_class = torch.tensor(spec.class_to_label, dtype=torch.long, device=device)
+        self.evaluated_labels = sorted(set(spec.class_to_label) - {IGNORED})
+        self.index_of_label = torch.full((LABEL_IDS,), -1, dtype=torch.long)
+        self.index_of_label[self.evaluated_labels] = torch.arange(len(self.evaluated_labels))
 
     def network_input(self, pictures: torch.Tensor) -> torch.Tensor:
         """Pictures in [-1, 1] (N×3×H×W) → the network's input: resized, normalised as the segmenter was trained."""
@@ -95,10 +97,17 @@ class Segmenter:
             pictures (torch.Tensor): N×3×H×W in [-1, 1].
             label_size (tuple): (height, width) of the label maps they are compared with.
         """
-        scores = self.spec.logits(self.network(self.network_input(pictures)))
+        scores = self.network(self.network_input(pictures))
         if tuple(scores.shape[2:]) != tuple(label_size):
             scores = F.interpolate(scores.float(), size=label_size, mode="bilinear", align_corners=False)
         return self.label_of_class[scores.argmax(1)]
+
+    def evaluation_index(self, labels: torch.Tensor) -> torch.Tensor:
+        """Dataset label ids → index among ``evaluated_labels``, -1 for labels not scored (ignored in ground truth,
+        a miss in predictions)."""
+        labels = labels.long().cpu()
+        inside = (labels >= 0) & (labels < LABEL_IDS)
+        return torch.where(inside, self.index_of_label[labels.clamp(0, LABEL_IDS - 1)], -1)
 
 
 def toy_spec(num_classes: int) -> SegmenterSpec:
@@ -123,8 +132,14 @@ SEGMENTERS = {spec.name: spec for spec in (
         weights_source="zllrunning/face-parsing.PyTorch's README (drive.google.com/open?id=154JgKpzCPW82qINcVieuPH3fZ2e0P812)",
         class_to_label=tuple(CELEBAMASKHQ_CLASSES.index(name) for name in BISENET_CLASSES),
         class_names=CELEBAMASKHQ_CLASSES, input_size=(512, 512)),
+    SegmenterSpec(
+        name="drn_d_105", dataset="Cityscapes", builder="models.segmenters.drn:DRNSeg",
+        weights_file="drn-d-105_ms_cityscapes.pth",
+        weights_source="fyu/drn's README, Cityscapes models (http://go.yf.io/drn-cityscapes-models)",
+        class_to_label=drn.CITYSCAPES_LABEL_OF_TRAIN_ID, class_names=drn.CITYSCAPES_CLASS_NAMES,
+        mean=drn.CITYSCAPES_MEAN, std=drn.CITYSCAPES_STD),
 )}
-DEFAULT_SEGMENTER = {"celebamaskhq": "celebamaskhq_unet"}  # --dataset_mode -> the segmenter its papers use
+DEFAULT_SEGMENTER = {"celebamaskhq": "celebamaskhq_unet", "cityscapes": "drn_d_105"}  # --dataset_mode -> the segmenter its papers use
 SEGMENTER_NAMES = ("toy", *SEGMENTERS)
 
 
@@ -177,13 +192,14 @@ def load_segmenter(name: str, weights, device="cpu") -> Segmenter:
                             f"scripts/train_segmenter.py --out PATH.") from None
         return Segmenter(toy_spec(network.num_classes), network, device)
     spec = SEGMENTERS[name]
-    network = spec.build()
+    with torch.device("meta"):  # no time spent initialising weights that the file replaces
+        network = spec.build()
     state = official_state_dict(checkpoint)
     mismatch = state_dict_mismatch(network, state)
     if mismatch:
         raise UserError(f"{path} does not hold the weights of --segmenter {name} ({mismatch}); use "
                         f"{spec.weights_file} from {spec.weights_source}.")
-    network.load_state_dict(state, strict=True)
+    network.load_state_dict(state, strict=True, assign=True)
     return Segmenter(spec, network, device)
 
 
@@ -209,8 +225,3 @@ def official_state_dict(checkpoint):
     return checkpoint
 
 
-def segmenter_classes(name: str, weights) -> int:
-    """How many dataset classes the segmenter scores (toy: as its file says)."""
-    if name == "toy":
-        return load_segmenter(name, weights).network.num_classes
-    return max(label for label in SEGMENTERS[name].class_to_label if label != IGNORED) + 1

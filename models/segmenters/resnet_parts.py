@@ -27,8 +27,30 @@ def shortcut(in_channels: int, out_channels: int, stride: int):
     return nn.Sequential(nn.Conv2d(in_channels, out_channels, 1, stride, bias=False), nn.BatchNorm2d(out_channels))
 
 
-def stage(block, in_channels: int, channels: int, blocks: int, stride: int = 1) -> nn.Sequential:
-    """``blocks`` residual blocks, the first one changing the width and the stride."""
-    layers = [block(in_channels, channels, stride)]
-    layers += [block(channels * block.expansion, channels) for _ in range(blocks - 1)]
+def stage(block, in_channels: int, channels: int, blocks: int, stride: int = 1, dilation: int = 1) -> nn.Sequential:
+    """``blocks`` residual blocks, the first one changing the width and the stride; all with one dilation."""
+    layers = [block(in_channels, channels, stride, dilation)]
+    layers += [block(channels * block.expansion, channels, 1, dilation) for _ in range(blocks - 1)]
     return nn.Sequential(*layers)
+
+
+class Bottleneck(nn.Module):
+    """1×1 reduce, 3×3 (carrying the stride and dilation), 1×1 expand ×4, with a shortcut (ResNet-50/101)."""
+
+    expansion = 4
+
+    def __init__(self, in_channels: int, channels: int, stride: int = 1, dilation: int = 1):
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels, channels, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(channels)
+        self.conv2 = nn.Conv2d(channels, channels, 3, stride, dilation, dilation, bias=False)
+        self.bn2 = nn.BatchNorm2d(channels)
+        self.conv3 = nn.Conv2d(channels, channels * 4, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(channels * 4)
+        self.downsample = shortcut(in_channels, channels * 4, stride)
+
+    def forward(self, x):
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        return F.relu(out + (self.downsample(x) if self.downsample is not None else x))
