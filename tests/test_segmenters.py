@@ -31,6 +31,18 @@ def seeded_network(name: str):
     return network.eval()
 
 
+def save_as_released(name: str, state: dict, folder):
+    """Write a state_dict as the official release is laid out: one file, or one file per part in a folder."""
+    spec = segmenters.SEGMENTERS[name]
+    if not spec.parts:
+        torch.save(state, folder / spec.weights_file)
+        return folder / spec.weights_file
+    for prefix, file in spec.parts:
+        torch.save({key[len(prefix) + 1:]: value for key, value in state.items() if key.startswith(prefix + ".")},
+                   folder / file)
+    return folder
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_state_dict_keys_and_shapes_are_the_official_ones(name):
     with torch.device("meta"):
@@ -55,8 +67,7 @@ def test_outputs_equal_the_official_code_on_the_same_random_weights(name):
 def test_official_weight_file_loads_strictly_and_segments(name, tmp_path):
     made = fixture(name)
     weights = seeded_network(name).state_dict()
-    path = tmp_path / segmenters.SEGMENTERS[name].weights_file
-    torch.save(weights, path)
+    path = save_as_released(name, weights, tmp_path)
     loaded = segmenters.load_segmenter(name, path)
     assert all(torch.equal(value, weights[key]) for key, value in loaded.network.state_dict().items())
     small = dataclasses.replace(loaded.spec, input_size=made["input_shape"][2:])  # the protocol's size is slow here
@@ -73,11 +84,11 @@ def test_a_wrong_or_missing_weight_file_is_one_sentence(name, tmp_path):
     spec = segmenters.SEGMENTERS[name]
     with pytest.raises(UserError, match="--seg_weights PATH"):
         segmenters.check_weights_file(name, "")
-    with pytest.raises(UserError, match=f"{tmp_path / 'absent.pth'} do not exist.*--seg_weights PATH"):
+    with pytest.raises(UserError, match=f"{tmp_path / 'absent.pth'}.* do not exist.*--seg_weights PATH"):
         segmenters.check_weights_file(name, tmp_path / "absent.pth")
-    wrong = tmp_path / "wrong.pth"
-    torch.save({"conv.weight": torch.zeros(1)}, wrong)
+    parts = [prefix for prefix, _ in spec.parts] or [""]
+    wrong = save_as_released(name, {f"{prefix}.conv.weight".lstrip("."): torch.zeros(1) for prefix in parts}, tmp_path)
     with pytest.raises(UserError, match=f"does not hold the weights of --segmenter {name} .*missing keys.*"
-                                        f"1 unexpected keys, e.g. conv.weight.*{spec.weights_file}") as error:
+                                        f"{len(parts)} unexpected keys, e.g. .*conv.weight.*{spec.weights_file}") as error:
         segmenters.load_segmenter(name, wrong)
     assert "\n" not in str(error.value)

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models.segmenters import drn
+from models.segmenters import drn, upernet
 from models.segmenters.bisenet import CLASS_NAMES as BISENET_CLASSES
 from util.celebamaskhq import CLASS_NAMES as CELEBAMASKHQ_CLASSES
 from util.errors import UserError
@@ -29,7 +29,9 @@ class SegmenterSpec:
         name: the ``--segmenter`` value.
         dataset: the dataset whose labels it predicts (for the README and messages).
         builder: ``module:function`` returning the network with random weights.
-        weights_file: the official weight file's name.
+        weights_file: the official weight file's name; with ``parts``, the folder that holds them.
+        parts: (submodule, file name) pairs for a release split into several files, read from the
+            folder ``--seg_weights`` names; empty for a single file.
         weights_source: where that file comes from (one phrase).
         class_to_label: dataset label id of each output class (``IGNORED`` where the dataset has none).
         class_names: names of the dataset labels it is scored on (those in ``class_to_label``), by increasing label id.
@@ -46,6 +48,7 @@ class SegmenterSpec:
     weights_source: str
     class_to_label: tuple
     class_names: tuple | None = None
+    parts: tuple = ()
     input_size: tuple | None = None
     resize_mode: str = "bilinear"
     mean: tuple = (0.485, 0.456, 0.406)
@@ -138,8 +141,16 @@ SEGMENTERS = {spec.name: spec for spec in (
         weights_source="fyu/drn's README, Cityscapes models (http://go.yf.io/drn-cityscapes-models)",
         class_to_label=drn.CITYSCAPES_LABEL_OF_TRAIN_ID, class_names=drn.CITYSCAPES_CLASS_NAMES,
         mean=drn.CITYSCAPES_MEAN, std=drn.CITYSCAPES_STD),
+    SegmenterSpec(
+        name="upernet101_ade20k", dataset="ADE20K", builder="models.segmenters.upernet:UperNet101",
+        weights_file="baseline-resnet101-upernet/", parts=(("encoder", "encoder_epoch_50.pth"),
+                                                           ("decoder", "decoder_epoch_50.pth")),
+        weights_source="http://sceneparsing.csail.mit.edu/model/pytorch/baseline-resnet101-upernet/ "
+                       "(CSAILVision/semantic-segmentation-pytorch)",
+        class_to_label=tuple(range(1, 151)), class_names=upernet.ADE20K_CLASS_NAMES),
 )}
-DEFAULT_SEGMENTER = {"celebamaskhq": "celebamaskhq_unet", "cityscapes": "drn_d_105"}  # --dataset_mode -> the segmenter its papers use
+DEFAULT_SEGMENTER = {"celebamaskhq": "celebamaskhq_unet", "cityscapes": "drn_d_105", "ade20k": "upernet101_ade20k",
+                     "ade20koutdoor": "upernet101_ade20k"}  # --dataset_mode -> the segmenter its papers use
 SEGMENTER_NAMES = ("toy", *SEGMENTERS)
 
 
@@ -164,7 +175,14 @@ def check_weights_file(name: str, weights) -> Path:
                             f"download it and pass --seg_weights PATH.")
         source = spec.weights_source
     path = Path(weights)
-    if not path.is_file():
+    parts = SEGMENTERS[name].parts if name in SEGMENTERS else ()
+    if parts:
+        missing = [file for _, file in parts if not (path / file).is_file()]
+        if missing:
+            raise UserError(f"segmenter weights {path / missing[0]} do not exist; --segmenter {name} needs the folder "
+                            f"holding {' and '.join(file for _, file in parts)} from {source}: pass it as "
+                            f"--seg_weights PATH.")
+    elif not path.is_file():
         raise UserError(f"segmenter weights {path} do not exist; get them from {source} and pass --seg_weights PATH.")
     return path
 
@@ -178,10 +196,10 @@ def load_segmenter(name: str, weights, device="cpu") -> Segmenter:
         device (str or torch.device): where it runs.
     """
     path = check_weights_file(name, weights)
-    try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # torch.load raises many kinds on a damaged file
-        raise UserError(f"segmenter weights {path} cannot be read ({error}); replace the file.") from None
+    parts = SEGMENTERS[name].parts if name in SEGMENTERS else ()
+    checkpoint = (_read_weights(path) if not parts else
+                  {f"{prefix}.{key}": value for prefix, file in parts
+                   for key, value in official_state_dict(_read_weights(path / file)).items()})
     if name == "toy":
         from models.segmenters.toy import ToySegmenter
 
@@ -214,6 +232,13 @@ def state_dict_mismatch(network: nn.Module, state) -> str:
     parts = [f"{len(keys)} {what} keys, e.g. {keys[0]}" for what, keys in
              (("missing", missing), ("unexpected", unexpected), ("differently shaped", reshaped)) if keys]
     return "; ".join(parts)
+
+
+def _read_weights(path: Path):
+    try:
+        return torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch.load raises many kinds on a damaged file
+        raise UserError(f"segmenter weights {path} cannot be read ({error}); replace the file.") from None
 
 
 def official_state_dict(checkpoint):
