@@ -92,3 +92,31 @@ def test_a_wrong_or_missing_weight_file_is_one_sentence(name, tmp_path):
                                         f"{len(parts)} unexpected keys, e.g. .*conv.weight.*{spec.weights_file}") as error:
         segmenters.load_segmenter(name, wrong)
     assert "\n" not in str(error.value)
+
+
+def test_bisenet_classes_map_onto_celebamaskhq_labels_by_name():
+    from models.segmenters.bisenet import CLASS_NAMES as BISENET
+    from util.celebamaskhq import CLASS_NAMES as CELEBAMASKHQ
+
+    spec = segmenters.SEGMENTERS["bisenet_face"]
+    assert [CELEBAMASKHQ[label] for label in spec.class_to_label] == list(BISENET)
+    assert sorted(spec.class_to_label) == list(range(19))
+
+
+def test_cityscapes_scores_its_19_classes_and_ignores_the_other_label_ids():
+    spec = segmenters.SEGMENTERS["drn_d_105"]
+    segmenter = segmenters.Segmenter(spec, torch.nn.Identity())
+    labels = torch.tensor([0, 6, 7, 8, 26, 33, 34, 255])  # unlabeled, ground, road, sidewalk, car, bicycle, -, dontcare
+    assert segmenter.evaluation_index(labels).tolist() == [-1, -1, 0, 1, 13, 18, -1, -1]
+    assert len(spec.class_names) == 19 and spec.class_names[13] == "car"
+
+
+def test_each_segmenter_sees_pictures_normalised_as_it_was_trained():
+    picture = torch.tensor([-1.0, 0.0, 1.0]).view(1, 3, 1, 1)  # RGB = 0, 127.5, 255 of 255
+    deeplab = segmenters.Segmenter(segmenters.SEGMENTERS["deeplabv2_cocostuff"], torch.nn.Identity())
+    expected_bgr = torch.tensor([255 - 104.008, 127.5 - 116.669, 0 - 122.675])
+    assert torch.allclose(deeplab.network_input(picture).flatten(), expected_bgr, atol=1e-3)
+    unet = segmenters.Segmenter(segmenters.SEGMENTERS["celebamaskhq_unet"], torch.nn.Identity())
+    resized = unet.network_input(picture)
+    assert resized.shape == (1, 3, 512, 512)  # the authors' test size, nearest resampling keeps the values
+    assert torch.allclose(resized[0, :, 100, 200], torch.tensor([-1.0, 0.0, 1.0]))

@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models.segmenters import drn, upernet
+from models.segmenters import deeplabv2, drn, upernet
 from models.segmenters.bisenet import CLASS_NAMES as BISENET_CLASSES
 from util.celebamaskhq import CLASS_NAMES as CELEBAMASKHQ_CLASSES
 from util.errors import UserError
@@ -148,9 +148,16 @@ SEGMENTERS = {spec.name: spec for spec in (
         weights_source="http://sceneparsing.csail.mit.edu/model/pytorch/baseline-resnet101-upernet/ "
                        "(CSAILVision/semantic-segmentation-pytorch)",
         class_to_label=tuple(range(1, 151)), class_names=upernet.ADE20K_CLASS_NAMES),
+    SegmenterSpec(
+        name="deeplabv2_cocostuff", dataset="COCO-Stuff", builder="models.segmenters.deeplabv2:DeepLabV2MSC",
+        weights_file="deeplabv2_resnet101_msc-cocostuff164k-100000.pth",
+        weights_source="https://github.com/kazuto1011/deeplab-pytorch/releases/download/v1.0/"
+                       "deeplabv2_resnet101_msc-cocostuff164k-100000.pth",
+        class_to_label=tuple(range(182)), class_names=deeplabv2.COCO_STUFF_CLASS_NAMES,
+        mean=deeplabv2.CAFFE_MEAN_BGR, bgr_255=True),
 )}
 DEFAULT_SEGMENTER = {"celebamaskhq": "celebamaskhq_unet", "cityscapes": "drn_d_105", "ade20k": "upernet101_ade20k",
-                     "ade20koutdoor": "upernet101_ade20k"}  # --dataset_mode -> the segmenter its papers use
+                     "ade20koutdoor": "upernet101_ade20k", "coco": "deeplabv2_cocostuff"}  # --dataset_mode -> the segmenter its papers use
 SEGMENTER_NAMES = ("toy", *SEGMENTERS)
 
 
