@@ -162,8 +162,8 @@ def evaluate_run(args, rest: list[str], name: str | None = None) -> dict:
     if generate:
         import test as test_script
 
-        tqdm.write(f"generating {len(missing) if not args.regenerate else 'all'} missing pictures of {opt.name} "
-                   f"with test.py")
+        what = "the pictures" if args.regenerate else f"{len(missing)} missing pictures"
+        tqdm.write(f"generating {what} of {opt.name} with test.py")
         test_script.main(argv)
     folder = pictures_folder(opt)
     inception, segmenter = load_networks(args, opt.device, seg_name)
@@ -190,7 +190,7 @@ def evaluate_run(args, rest: list[str], name: str | None = None) -> dict:
     if wants_diversity:
         row["diversity_lpips"] = run_diversity(args, opt, loader, total, random_style_pictures)
     row["seconds"] = round(time.time() - started, 1)
-    evaluation_table.write_tables(folder, [row], RESULTS_STEM)
+    row["table"] = str(evaluation_table.write_tables(folder, [row], RESULTS_STEM)[0])
     return row
 
 
@@ -251,7 +251,7 @@ def evaluate_folders(args) -> dict:
                                                                    device))
     row = {"run": str(args.generated), "pictures": str(args.generated), "segmenter": seg_name,
            **scores.result(), "seconds": round(time.time() - started, 1)}
-    evaluation_table.write_tables(args.out or args.generated.parent, [row], RESULTS_STEM)
+    row["table"] = str(evaluation_table.write_tables(args.out or args.generated.parent, [row], RESULTS_STEM)[0])
     return row
 
 
@@ -294,8 +294,7 @@ def main(argv=None) -> list[dict]:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(rows[0] if len(rows) == 1 else rows, indent=2) + "\n")
     for row in rows:
-        print(f"evaluated {evaluation_table.summary(row)} in {row['seconds']:.0f} s; tables beside "
-              f"{row['pictures']}")
+        print(f"evaluated {evaluation_table.summary(row)} in {row['seconds']:.0f} s; table in {row['table']}")
     return rows
 
 
