@@ -22,6 +22,7 @@ from tqdm import tqdm  # noqa: E402
 
 import data  # noqa: E402
 import models.segmenters as segmenters  # noqa: E402
+from models.random_styles import random_style_pictures, takes_random_styles  # noqa: E402
 from options.base_options import parse_gpu_ids  # noqa: E402
 from options.test_options import TestOptions  # noqa: E402
 from util import evaluation, evaluation_table, fid, lpips_diversity  # noqa: E402
@@ -145,12 +146,12 @@ def evaluate_run(args, rest: list[str], name: str | None = None) -> dict:
     """Generate the run's pictures if needed, score them and write the tables beside them."""
     started = time.time()
     opt, argv = run_options(rest, args, name)
-    from models.random_styles import random_style_pictures, takes_random_styles
-
     wants_diversity = "diversity" in args.metrics and takes_random_styles(opt)
     seg_name = segmenter_name(args, opt.dataset_mode) if "seg" in args.metrics else None
     if seg_name:
         segmenters.check_weights_file(seg_name, args.seg_weights)
+        if seg_name in segmenters.SEGMENTERS:
+            _check_classes(segmenters.SEGMENTERS[seg_name].class_to_label, seg_name, opt)
     check_inception(args)
     if wants_diversity:
         lpips_diversity.alexnet_weights_path(args.lpips_weights)
@@ -167,8 +168,8 @@ def evaluate_run(args, rest: list[str], name: str | None = None) -> dict:
         test_script.main(argv)
     folder = pictures_folder(opt)
     inception, segmenter = load_networks(args, opt.device, seg_name)
-    if segmenter is not None:
-        _check_classes(segmenter, seg_name, opt.label_nc)
+    if segmenter is not None:  # the toy segmenter's classes are known once its file is read
+        _check_classes(segmenter.spec.class_to_label, seg_name, opt)
     scores = new_scores(args, inception, segmenter)
     loader = data.create_dataloader(opt, dataset)
     total = int(min(len(dataset), opt.how_many))
@@ -188,19 +189,21 @@ def evaluate_run(args, rest: list[str], name: str | None = None) -> dict:
            "pictures": str(folder / "images" / "synthesized_image"), "segmenter": seg_name,
            **scores.result()}
     if wants_diversity:
-        row["diversity_lpips"] = run_diversity(args, opt, loader, total, random_style_pictures)
+        row["diversity_lpips"] = run_diversity(args, opt, loader, total)
     row["seconds"] = round(time.time() - started, 1)
     row["table"] = str(evaluation_table.write_tables(folder, [row], RESULTS_STEM)[0])
     return row
 
 
-def _check_classes(segmenter, seg_name, label_nc):
-    if segmenter.evaluated_labels[-1] >= label_nc:
-        raise UserError(f"--segmenter {seg_name} predicts label ids up to {segmenter.evaluated_labels[-1]} but the "
-                        f"data has --label_nc {label_nc}; use the segmenter of this dataset.")
+def _check_classes(class_to_label, seg_name, opt):
+    highest = max(label for label in class_to_label if label != segmenters.IGNORED)
+    label_ids = opt.label_nc + (1 if opt.contain_dontcare_label else 0)
+    if highest >= label_ids:
+        raise UserError(f"--segmenter {seg_name} predicts label ids up to {highest} but the data has --label_nc "
+                        f"{opt.label_nc}; use the segmenter of this dataset.")
 
 
-def run_diversity(args, opt, loader, total: int, random_style_pictures) -> float:
+def run_diversity(args, opt, loader, total: int) -> float:
     from models.pix2pix_model import Pix2PixModel
     from util.checkpoint import load_network
 
@@ -247,8 +250,7 @@ def evaluate_folders(args) -> dict:
         for start in tqdm(range(0, len(real_paths), size), desc="real photos", unit="batch"):
             real = [evaluation.read_picture(path) for path in real_paths[start:start + size]]
             for group in _same_size_runs(real):
-                scores.features["real"].append(fid.pooled_features(torch.stack([real[i] for i in group]), inception,
-                                                                   device))
+                scores.add_real(torch.stack([real[i] for i in group]))
     row = {"run": str(args.generated), "pictures": str(args.generated), "segmenter": seg_name,
            **scores.result(), "seconds": round(time.time() - started, 1)}
     row["table"] = str(evaluation_table.write_tables(args.out or args.generated.parent, [row], RESULTS_STEM)[0])

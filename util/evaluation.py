@@ -27,6 +27,7 @@ class PictureScores:
         inception (InceptionV3 or None): from ``util.fid.load_inception`` (2048 dims); None skips FID and KID.
         segmenter (Segmenter or None): from ``models.segmenters.load_segmenter``; None skips the segmentation scores.
         kid_subsets, kid_subset_size (int): KID's random subsets.
+        want_fid, want_kid (bool): which of the two Inception figures to report.
     """
 
     def __init__(self, inception=None, segmenter=None, kid_subsets: int = 100,
@@ -56,6 +57,13 @@ class PictureScores:
             labels = labels.reshape(len(generated), *labels.shape[-2:]).long()
             predicted = self.segmenter.predict(generated, tuple(labels.shape[-2:]))
             self.confusion.add(self.segmenter.evaluation_index(predicted), self.segmenter.evaluation_index(labels))
+
+    @torch.no_grad()
+    def add_real(self, real: torch.Tensor) -> None:
+        """Real photos that have no generated counterpart (plain-folders mode): N×3×H×W in [-1, 1]."""
+        if self.inception is not None:
+            device = next(self.inception.parameters()).device
+            self.features["real"].append(fid.pooled_features(real, self.inception, device))
 
     def result(self) -> dict:
         """The figures; metrics not computed are absent."""
