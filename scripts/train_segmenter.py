@@ -80,7 +80,7 @@ def training_step(model, optimizer, batch: dict, device) -> float:
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     optimizer.step()
-    return float(loss)
+    return loss.item()
 
 
 if __name__ == "__main__":
