@@ -4,7 +4,6 @@ Each ``SegmenterSpec`` says how the network sees a picture (size, normalisation)
 dataset label each of its output classes is. ``load_segmenter`` builds the network, loads its
 official weight file strictly and returns a ``Segmenter`` that maps pictures to dataset labels.
 """
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -12,8 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from models.segmenters import deeplabv2, drn, upernet
-from models.segmenters.bisenet import CLASS_NAMES as BISENET_CLASSES
+from models.segmenters import bisenet, deeplabv2, drn, face_parsing_unet, toy, upernet
 from util.celebamaskhq import CLASS_NAMES as CELEBAMASKHQ_CLASSES
 from util.errors import UserError
 
@@ -28,7 +26,7 @@ class SegmenterSpec:
     Attributes:
         name: the ``--segmenter`` value.
         dataset: the dataset whose labels it predicts (for the README and messages).
-        builder: ``module:function`` returning the network with random weights.
+        builder: the network's class; ``builder()`` is the network with random weights.
         weights_file: the official weight file's name; with ``parts``, the folder that holds them.
         parts: (submodule, file name) pairs for a release split into several files, read from the
             folder ``--seg_weights`` names; empty for a single file.
@@ -43,7 +41,7 @@ class SegmenterSpec:
 
     name: str
     dataset: str
-    builder: str
+    builder: type
     weights_file: str
     weights_source: str
     class_to_label: tuple
@@ -55,9 +53,8 @@ class SegmenterSpec:
     std: tuple = (0.229, 0.224, 0.225)
     bgr_255: bool = False
 
-    def build(self, **kwargs) -> nn.Module:
-        module, function = self.builder.split(":")
-        return getattr(importlib.import_module(module), function)(**kwargs)
+    def build(self) -> nn.Module:
+        return self.builder()
 
 
 class Segmenter:
@@ -116,40 +113,40 @@ class Segmenter:
 def toy_spec(num_classes: int) -> SegmenterSpec:
     names = CELEBAMASKHQ_CLASSES if num_classes == len(CELEBAMASKHQ_CLASSES) else None  # the demo faces' classes
     return SegmenterSpec(name="toy", dataset="the demo faces (scripts/make_demo_dataset.py)", class_names=names,
-                         builder="models.segmenters.toy:ToySegmenter", weights_file="toy_segmenter.pth",
+                         builder=toy.ToySegmenter, weights_file="toy_segmenter.pth",
                          weights_source="scripts/train_segmenter.py --out PATH",
                          class_to_label=tuple(range(num_classes)), mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5))
 
 
 SEGMENTERS = {spec.name: spec for spec in (
     SegmenterSpec(
-        name="celebamaskhq_unet", dataset="CelebAMask-HQ", builder="models.segmenters.face_parsing_unet:FaceParsingUNet",
+        name="celebamaskhq_unet", dataset="CelebAMask-HQ", builder=face_parsing_unet.FaceParsingUNet,
         weights_file="model.pth",
         weights_source="the CelebAMask-HQ authors' face-parsing model (switchablenorms/CelebAMask-HQ, face_parsing/"
                        "README: drive.google.com/file/d/1o1m-eT38zNCIFldcRaoWcLvvBtY8S4W3)",
         class_to_label=tuple(range(19)), class_names=CELEBAMASKHQ_CLASSES,
         input_size=(512, 512), resize_mode="nearest", mean=(0.5, 0.5, 0.5), std=(0.5, 0.5, 0.5)),
     SegmenterSpec(
-        name="bisenet_face", dataset="CelebAMask-HQ", builder="models.segmenters.bisenet:BiSeNetFaceParsing",
+        name="bisenet_face", dataset="CelebAMask-HQ", builder=bisenet.BiSeNetFaceParsing,
         weights_file="79999_iter.pth",
         weights_source="zllrunning/face-parsing.PyTorch's README (drive.google.com/open?id=154JgKpzCPW82qINcVieuPH3fZ2e0P812)",
-        class_to_label=tuple(CELEBAMASKHQ_CLASSES.index(name) for name in BISENET_CLASSES),
+        class_to_label=tuple(CELEBAMASKHQ_CLASSES.index(name) for name in bisenet.CLASS_NAMES),
         class_names=CELEBAMASKHQ_CLASSES, input_size=(512, 512)),
     SegmenterSpec(
-        name="drn_d_105", dataset="Cityscapes", builder="models.segmenters.drn:DRNSeg",
+        name="drn_d_105", dataset="Cityscapes", builder=drn.DRNSeg,
         weights_file="drn-d-105_ms_cityscapes.pth",
         weights_source="fyu/drn's README, Cityscapes models (http://go.yf.io/drn-cityscapes-models)",
         class_to_label=drn.CITYSCAPES_LABEL_OF_TRAIN_ID, class_names=drn.CITYSCAPES_CLASS_NAMES,
         mean=drn.CITYSCAPES_MEAN, std=drn.CITYSCAPES_STD),
     SegmenterSpec(
-        name="upernet101_ade20k", dataset="ADE20K", builder="models.segmenters.upernet:UperNet101",
+        name="upernet101_ade20k", dataset="ADE20K", builder=upernet.UperNet101,
         weights_file="baseline-resnet101-upernet/", parts=(("encoder", "encoder_epoch_50.pth"),
                                                            ("decoder", "decoder_epoch_50.pth")),
         weights_source="http://sceneparsing.csail.mit.edu/model/pytorch/baseline-resnet101-upernet/ "
                        "(CSAILVision/semantic-segmentation-pytorch)",
         class_to_label=tuple(range(1, 151)), class_names=upernet.ADE20K_CLASS_NAMES),
     SegmenterSpec(
-        name="deeplabv2_cocostuff", dataset="COCO-Stuff", builder="models.segmenters.deeplabv2:DeepLabV2MSC",
+        name="deeplabv2_cocostuff", dataset="COCO-Stuff", builder=deeplabv2.DeepLabV2MSC,
         weights_file="deeplabv2_resnet101_msc-cocostuff164k-100000.pth",
         weights_source="https://github.com/kazuto1011/deeplab-pytorch/releases/download/v1.0/"
                        "deeplabv2_resnet101_msc-cocostuff164k-100000.pth",
@@ -208,10 +205,8 @@ def load_segmenter(name: str, weights, device="cpu") -> Segmenter:
                   {f"{prefix}.{key}": value for prefix, file in parts
                    for key, value in official_state_dict(_read_weights(path / file)).items()})
     if name == "toy":
-        from models.segmenters.toy import ToySegmenter
-
         try:
-            network = ToySegmenter.from_checkpoint(checkpoint)
+            network = toy.ToySegmenter.from_checkpoint(checkpoint)
         except (ValueError, KeyError, RuntimeError) as error:
             raise UserError(f"{path} is not a toy segmenter file ({error}); write one with "
                             f"scripts/train_segmenter.py --out PATH.") from None
