@@ -57,10 +57,6 @@ def workspace(tmp_path_factory):
         command("train.py", "--name", "trained", *GENERATOR_FLAGS, *train, "--niter", "15"),
         command("train.py", "--name", "vae", *GENERATOR_FLAGS, *train, "--niter", "1", "--use_vae"),
     ], root)
-    from util import fid
-
-    torch.manual_seed(0)
-    torch.save(fid.fid_inception_trunk().state_dict(), root / "pt_inception.pth")
     import torchvision
 
     torch.save(torchvision.models.alexnet(weights=None).state_dict(), root / "alexnet.pth")
@@ -133,7 +129,8 @@ def test_segmentation_scores_equal_a_hand_count_of_the_pixels(workspace):
                                           for c, iou in ious.items()}
 
 
-def test_plain_folders_fid_and_kid_equal_those_of_pytorch_fid_features_and_torch_fidelity(workspace):
+def test_plain_folders_fid_and_kid_equal_those_of_pytorch_fid_features_and_torch_fidelity(
+        workspace, inception_file):
     from pytorch_fid.fid_score import get_activations
     from torch_fidelity.metric_kid import kid_features_to_metric
 
@@ -148,14 +145,14 @@ def test_plain_folders_fid_and_kid_equal_those_of_pytorch_fid_features_and_torch
             shutil.copy(path, target / path.name)
     result = subprocess.run(command("scripts/evaluate.py", "--generated", generated, "--real", real, "--labels",
                                     workspace / "demo/test/labels", "--segmenter", "toy", "--seg_weights",
-                                    workspace / "toy_segmenter.pth", "--fid_weights", workspace / "pt_inception.pth",
+                                    workspace / "toy_segmenter.pth", "--fid_weights", inception_file,
                                     "--gpu_ids", "-1", "--json", workspace / "folders.json"),
                             cwd=workspace, env=offline_env(workspace), capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     figures = json.loads((workspace / "folders.json").read_text())
     assert figures["images"] == 4 and "diversity_lpips" not in figures
 
-    model = fid.load_inception(2048, workspace / "pt_inception.pth")
+    model = fid.load_inception(2048, inception_file)
     model.normalize_input = True  # pytorch-fid's own loader gives [0, 1] images
     features = [get_activations(sorted(map(str, fid.image_paths(folder))), model, batch_size=4, dims=2048,
                                 device="cpu", num_workers=0) for folder in (real, generated)]
