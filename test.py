@@ -29,7 +29,7 @@ def main(argv=None) -> Path:
     opt = TestOptions().parse(argv)
     if opt.save_style_codes and opt.norm_mode != "sean":
         raise UserError("--save_style_codes needs --norm_mode sean (only SEAN has style codes); add it or drop the flag.")
-    web_dir = Path(opt.results_dir) / opt.name / f"{opt.phase}_{opt.which_epoch}"
+    web_dir = Path(opt.results_dir) / opt.name / f"{opt.phase}_{opt.which_epoch}{'_ema' if opt.use_ema else ''}"
     check_writable_folder(web_dir, f"--results_dir {opt.results_dir}")
     dataloader = data.create_dataloader(opt)
     model = Pix2PixModel(opt).to(opt.device).eval()

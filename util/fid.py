@@ -157,7 +157,7 @@ class ActivationStatistics:
         """Args:
             images (torch.Tensor): float N×3×H×W in [-1, 1].
         """
-        features = _pooled_features(images, self.model, self.device)
+        features = pooled_features(images, self.model, self.device)
         if self.shift is None:
             self.shift = features.mean(axis=0)
             self.sum = np.zeros_like(self.shift)
@@ -176,7 +176,14 @@ class ActivationStatistics:
         return self.shift + mean, sigma
 
 
-def _pooled_features(batch: torch.Tensor, model, device) -> np.ndarray:
+def pooled_features(batch: torch.Tensor, model, device) -> np.ndarray:
+    """Inception features of a batch, averaged over space: N×dims float64 (the vectors FID and KID compare).
+
+    Args:
+        batch (torch.Tensor): float N×3×H×W in [-1, 1].
+        model (InceptionV3): from `load_inception`.
+        device (str or torch.device): where `model` is.
+    """
     if batch.dim() != 4 or batch.size(1) != 3:
         raise ValueError(f"expected N×3×H×W images, got shape {tuple(batch.shape)}")
     features = model(batch.to(device, torch.float32))[0]
