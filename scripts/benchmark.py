@@ -13,7 +13,7 @@ preset's flags go to both; flags after ``--`` to ours only (e.g. ``-- --channels
 
 One training iteration is a G step plus a D step (the D step includes a no-grad G forward), on
 synthetic batches of the configured size, so data loading is excluded (as in the reference's
-figures, ../shared/reference/BASELINE.md). Warm-up iterations are dropped; each repeat times
+figures). Warm-up iterations are dropped; each repeat times
 ``--iterations`` iterations; the table gives the median, min and max over repeats.
 """
 import argparse
@@ -50,9 +50,6 @@ PRESETS = {
     "toy-spade": [*COMMON, "--norm_mode", "spade", "--load_size", "64", "--crop_size", "64",
                   "--ngf", "16", "--ndf", "16", "--batchSize", "4"],
 }
-# the reference code's medians on the 2-vCPU machines (BASELINE.md), seconds per training iteration
-REFERENCE_CPU_SECONDS = {"toy-spade": 0.82, "toy-clade": 0.30, "celebamaskhq-spade": 11.6, "celebamaskhq-clade": 5.9}
-REFERENCE_CPU_INFERENCE = {"celebamaskhq-spade": 2.76, "celebamaskhq-clade": 1.29}
 
 
 def parse_args(argv=None):
@@ -149,18 +146,15 @@ def device_name(opt) -> str:
 
 
 def print_table(results: dict) -> None:
-    reference = REFERENCE_CPU_SECONDS.get(results["preset"]) if "CPU" in results["device"] else None
     print(f"{results['preset']} on {results['device']} (torch {results['torch']})")
-    print(f"{'phase':<10} {'s/it median':>12} {'min':>8} {'max':>8} {'it/s':>8} {'img/s':>8} {'reference s/it':>15}")
+    print(f"{'phase':<10} {'s/it median':>12} {'min':>8} {'max':>8} {'it/s':>8} {'img/s':>8}")
     for phase in ("training", "inference"):
         if phase not in results:
             continue
         figures = results[phase]
         seconds = figures["seconds_per_iteration"]
-        ref = reference if phase == "training" else REFERENCE_CPU_INFERENCE.get(results["preset"])
-        ref_text = f"{ref:.2f}" if ref and "CPU" in results["device"] else "-"
         print(f"{phase:<10} {seconds['median']:>12.4f} {seconds['min']:>8.4f} {seconds['max']:>8.4f} "
-              f"{figures['iterations_per_second']:>8.2f} {figures['images_per_second']:>8.2f} {ref_text:>15}")
+              f"{figures['iterations_per_second']:>8.2f} {figures['images_per_second']:>8.2f}")
     memory = ", ".join(f"{k} {v:.2f} GiB" for k, v in results["peak_memory_gib"].items())
     print(f"peak memory: {memory}")
 
