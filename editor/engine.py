@@ -11,6 +11,10 @@ from models.pix2pix_model import Pix2PixModel
 from util.checkpoint import load_network
 from util.visuals import tensor_to_image
 
+# SEAN's norms add random noise at test time too: every picture draws it from this seed, so that a
+# stroke changes only what the new label changes and the same request gives the same picture
+NOISE_SEED = 0
+
 
 def canvas_size(opt) -> tuple[int, int]:
     """(width, height) of the label maps the generator takes and the pictures it makes."""
@@ -19,20 +23,26 @@ def canvas_size(opt) -> tuple[int, int]:
     return sw * factor, sh * factor
 
 
+def load_model(opt) -> Pix2PixModel:
+    """The run's model in eval mode, its generator the averaged one under ``--use_ema``."""
+    model = Pix2PixModel(opt).to(opt.device).eval()
+    if opt.use_ema:
+        load_network(model.netG, "G_ema", opt.which_epoch, opt)
+    return model
+
+
 class GeneratorEngine:
-    """Loads the run's generator (``--which_epoch``, ``--use_ema``) and generates pictures on one worker thread.
+    """Generates pictures with a loaded model (``load_model``) on one worker thread.
 
     Args:
         opt: the resolved options of the run.
-        style: the run's style kind (``editor.styles.style_for``).
+        model: the run's model.
+        style: the run's style kind (``editor.styles.style_for``); it runs on the worker thread too.
     """
 
-    def __init__(self, opt, style):
-        self.opt, self.style = opt, style
+    def __init__(self, opt, model, style):
+        self.opt, self.model, self.style = opt, model, style
         self.size = canvas_size(opt)
-        self.model = Pix2PixModel(opt).to(opt.device).eval()
-        if opt.use_ema:
-            load_network(self.model.netG, "G_ema", opt.which_epoch, opt)
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="generator")
         self.pictures_made, self.seconds_spent = 0, 0.0
 
@@ -44,9 +54,13 @@ class GeneratorEngine:
     def _generate(self, ids: np.ndarray, query: dict) -> tuple[np.ndarray, float]:
         start = time.perf_counter()
         semantics, _, dist = self.model.preprocess_input(self.batch(ids))
-        inputs = {"seg": semantics, "input_dist": dist, **self.style.generator_inputs(query)}
-        with self.model.autocast():
-            picture = self.model.netG(**inputs)
+        inputs = {"seg": semantics, **self.style.generator_inputs(query)}
+        if dist is not None:
+            inputs["input_dist"] = dist
+        with torch.random.fork_rng(devices=[self.opt.device] if self.opt.device.startswith("cuda") else []):
+            torch.manual_seed(NOISE_SEED)
+            with self.model.autocast():
+                picture = self.model.netG(**inputs)
         seconds = time.perf_counter() - start
         self.pictures_made, self.seconds_spent = self.pictures_made + 1, self.seconds_spent + seconds
         return tensor_to_image(picture[0].float()), seconds

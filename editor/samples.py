@@ -4,6 +4,7 @@ from functools import lru_cache
 
 import numpy as np
 from PIL import Image
+from torch.utils.data import default_collate
 
 import data
 from editor.rejection import RejectedRequest
@@ -35,14 +36,22 @@ class DatasetLabels:
             self.note = f"no dataset labels to start from ({error})"
         self.ids = lru_cache(maxsize=None)(self._load_ids)
 
-    def _load_ids(self, index: int) -> np.ndarray:
+    def sample(self, index: int) -> dict:
+        """Sample ``index`` of the strip as the dataset gives it (label, instance, photo, path)."""
         if not 0 <= index < self.count:
             raise RejectedRequest(404, f"there is no dataset label {index}; the strip holds labels 0 to "
                                        f"{self.count - 1}.")
         try:
-            label = self.dataset[index]["label"][0].numpy().astype(np.uint8)
+            return self.dataset[index]
         except UserError as error:
-            raise RejectedRequest(500, f"dataset label {index} cannot be loaded: {error}")
+            raise RejectedRequest(500, f"dataset sample {index} cannot be loaded: {error}")
+
+    def batch(self, index: int) -> dict:
+        """Sample ``index`` as a one-sample batch."""
+        return default_collate([self.sample(index)])
+
+    def _load_ids(self, index: int) -> np.ndarray:
+        label = self.sample(index)["label"][0].numpy().astype(np.uint8)
         if label.shape != self.size[::-1]:
             label = np.asarray(Image.fromarray(label).resize(self.size, Image.NEAREST))
         return label

@@ -16,7 +16,7 @@ import numpy as np  # noqa: E402
 import uvicorn  # noqa: E402
 
 from editor.classes import run_classes  # noqa: E402
-from editor.engine import GeneratorEngine  # noqa: E402
+from editor.engine import GeneratorEngine, canvas_size, load_model  # noqa: E402
 from editor.options import EditorOptions  # noqa: E402
 from editor.samples import DatasetLabels  # noqa: E402
 from editor.server import create_app  # noqa: E402
@@ -34,8 +34,9 @@ def main(argv=None) -> None:
         raise UserError(f"the run has {len(classes)} classes but the editor paints 8-bit ids (at most "
                         f"{LARGEST_CLASS_COUNT}); check --label_nc of the run.")
     listening = bound_socket(opt.host, opt.port)
-    engine = GeneratorEngine(opt, style_for(opt))
-    samples = DatasetLabels(opt, engine.size, np.array([c.colour for c in classes], dtype=np.uint8))
+    model = load_model(opt)
+    samples = DatasetLabels(opt, canvas_size(opt), np.array([c.colour for c in classes], dtype=np.uint8))
+    engine = GeneratorEngine(opt, model, style_for(opt, model, samples))
     if samples.note:
         print(f"note: {samples.note}; pass --dataroot or --label_dir to offer dataset labels.")
     host, port = listening.getsockname()[:2]

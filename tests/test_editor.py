@@ -55,15 +55,19 @@ def editor_run(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def editor_url(editor_run):
-    """The address of ``scripts/editor.py`` serving the run; stopped with Ctrl-C (SIGINT) at the end."""
-    console = editor_run / "editor_stderr.txt"
+    yield from served_editor(editor_run, "tiny", "19 classes")
+
+
+def served_editor(run_root, name: str, description: str, *flags):
+    """The address of ``scripts/editor.py`` serving run ``name``; stopped with Ctrl-C (SIGINT) at the end."""
+    console = run_root / f"{name}_editor_stderr.txt"
     with open(console, "w") as stderr:
-        server = subprocess.Popen([sys.executable, str(REPO / "scripts" / "editor.py"), "--name", "tiny",
-                                   "--checkpoints_dir", str(editor_run / "checkpoints"), "--gpu_ids", "-1",
-                                   "--port", "0"], cwd=REPO, stdout=subprocess.PIPE, stderr=stderr, text=True,
-                                  env=dict(os.environ, PYTHONUNBUFFERED="1"))
+        server = subprocess.Popen([sys.executable, str(REPO / "scripts" / "editor.py"), "--name", name,
+                                   "--checkpoints_dir", str(run_root / "checkpoints"), "--gpu_ids", "-1",
+                                   "--port", "0", *map(str, flags)], cwd=REPO, stdout=subprocess.PIPE, stderr=stderr,
+                                  text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
     first_line = server.stdout.readline()
-    assert "editor of run tiny (epoch latest, 64×64, 19 classes) at http://127.0.0.1:" in first_line, \
+    assert f"editor of run {name} (epoch latest, 64×64, {description}) at http://127.0.0.1:" in first_line, \
         first_line + console.read_text()
     yield first_line.split(" at ")[1].split()[0]
     server.send_signal(signal.SIGINT)
@@ -335,7 +339,7 @@ def test_palette_names_come_from_the_names_file_the_dataset_mode_or_the_ids(tmp_
 
 
 def test_a_vae_run_draws_its_style_from_the_seed(editor_run):
-    from editor.engine import GeneratorEngine
+    from editor.engine import GeneratorEngine, load_model
     from editor.options import EditorOptions
     from editor.rejection import RejectedRequest
     from editor.styles import style_for
@@ -347,7 +351,8 @@ def test_a_vae_run_draws_its_style_from_the_seed(editor_run):
                          "--batchSize", 2, "--max_dataset_size", 2, "--niter", 1, "--no_vgg_loss")
     assert trained.returncode == 0, trained.stderr
     opt = EditorOptions().parse(["--name", "vae", "--checkpoints_dir", str(checkpoints), "--gpu_ids", "-1"])
-    engine = GeneratorEngine(opt, style_for(opt))
+    model = load_model(opt)
+    engine = GeneratorEngine(opt, model, style_for(opt, model))
     assert engine.style.describe() == {"kind": "latent", "z_dim": 256}
     outputs = []  # in float: a generator trained for one step makes pictures too flat to compare in 8 bits
     engine.model.netG.register_forward_hook(lambda network, args, output: outputs.append(output))
@@ -359,3 +364,111 @@ def test_a_vae_run_draws_its_style_from_the_seed(editor_run):
     assert torch.equal(first, again) and not torch.equal(first, other)
     with pytest.raises(RejectedRequest, match="seed '-3' is not a whole number"):
         style_for(opt).generator_inputs({"seed": "-3"})
+
+
+# ---- SEAN runs: a style image per region ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def sean_run(editor_run):
+    """A SEAN run (style codes of 16 values, a small generator) trained for one epoch on the same 8 faces."""
+    trained = run_script("train.py", "--name", "sean", "--checkpoints_dir", editor_run / "checkpoints", "--gpu_ids", "-1",
+                         "--dataset_mode", "celebamaskhq", "--dataroot", editor_run / "demo", "--norm_mode", "sean",
+                         "--style_length", 16, "--load_size", SIZE, "--crop_size", SIZE, "--ngf", 8, "--ndf", 8,
+                         "--batchSize", 2, "--niter", 1, "--niter_decay", 0, "--no_vgg_loss")
+    assert trained.returncode == 0, trained.stderr
+    return editor_run
+
+
+@pytest.fixture(scope="module")
+def sean_url(sean_run, tmp_path_factory):
+    yield from served_editor(sean_run, "sean", "19 classes", "--results_dir", tmp_path_factory.mktemp("no_results"))
+
+
+def sean_options(run_root, *flags):
+    from editor.options import EditorOptions
+
+    return EditorOptions().parse(["--name", "sean", "--checkpoints_dir", str(run_root / "checkpoints"), "--gpu_ids",
+                                  "-1", *map(str, flags)])
+
+
+def sean_reconstruction(run_root, index: int) -> np.ndarray:
+    """test.py's picture of strip image ``index``: its label styled by its own photo, with the editor's noise."""
+    from torch.utils.data import default_collate
+
+    import data
+    from editor.engine import NOISE_SEED, load_model
+    from util.visuals import tensor_to_image
+
+    opt = sean_options(run_root)
+    model, batch = load_model(opt), default_collate([data.create_dataset(opt)[index]])
+    torch.manual_seed(NOISE_SEED)
+    return tensor_to_image(model.inference(batch)[0]).astype(np.int64)
+
+
+def test_a_sean_run_takes_each_region_s_style_from_the_chosen_strip_image(browser, sean_run, sean_url):
+    browser.switch_to.new_window("tab")  # the other tests keep their page in the first tab
+    try:
+        browser.get(sean_url)
+        wait_for(lambda: generation(browser) >= 1, what="the first SEAN picture")
+        own = picture(browser)
+        assert (own == sean_reconstruction(sean_run, 0)).all()
+        thumbs = browser.find_elements("css selector", "#strip .thumb:not(.blank)")
+        assert len(thumbs) == 4
+
+        def strip_action(action):
+            browser.execute_script(f'document.getElementById("strip-action").value = "{action}";')
+
+        strip_action("all")
+        restyled = new_picture_after(browser, lambda: thumbs[1].click())
+        assert np.abs(restyled - own).mean() > 2
+        assert {b.get_attribute("data-style") for b in browser.find_elements("css selector", "#class-list .class")} \
+            == {"1"}
+        assert (new_picture_after(browser, lambda: thumbs[0].click()) == own).all()
+
+        browser.find_element("css selector", '#class-list button[data-name="hair"]').click()
+        strip_action("class")
+        hair_styled = new_picture_after(browser, lambda: thumbs[2].click())
+        label = dataset_label(sean_url, 0)
+        sources = [2 if j == HAIR else 0 for j in range(19)]
+        status, body = post(f"{sean_url}api/generate?styles={','.join(map(str, sources))}", png_of(label))
+        assert status == 200 and (np.asarray(Image.open(io.BytesIO(body))) == hair_styled).all()
+        change = np.abs(hair_styled - own).max(axis=2)
+        hair = label == HAIR
+        assert hair.sum() > 100 and change[hair].mean() > 2
+    finally:
+        browser.close()
+        browser.switch_to.window(browser.window_handles[0])
+
+
+def test_sean_styles_naming_no_strip_image_are_refused(sean_url):
+    label = png_of(dataset_label(sean_url, 0))
+    for styles in ("0,1", ",".join(["4"] * 19), ",".join(["x"] * 19)):
+        status, body = post(f"{sean_url}api/generate?styles={styles}", label)
+        assert status == 422, styles
+        assert "is not 19 comma-separated image numbers from 0 to 3" in json.loads(body)["error"]
+
+
+def test_saved_style_codes_come_before_the_encoder_and_mean_codes_fill_missing_classes(sean_run, tmp_path):
+    from pathlib import Path
+
+    from editor.engine import load_model
+    from editor.sample_styles import SampleStyleCodes
+    from editor.samples import DatasetLabels
+    from util.style_codes import save_image_codes, write_mean_codes
+
+    opt = sean_options(sean_run, "--results_dir", tmp_path)
+    model = load_model(opt)
+    samples = DatasetLabels(opt, (SIZE, SIZE), np.zeros((19, 3), dtype=np.uint8))
+    codes, present = model.style_codes(samples.batch(2))
+    codes, present = codes[0], present[0]
+    assert (~present).any()  # the demo faces lack some classes (hats, earrings)
+    results = tmp_path / "sean" / "test_latest"
+    save_image_codes(results, Path(samples.sample(1)["path"]).name, codes + 1, torch.ones(19, dtype=torch.bool))
+    styles = SampleStyleCodes(opt, model, samples, 19)
+    assert torch.equal(styles.combined([1] * 19), codes + 1)  # read, not encoded from image 1's photo
+    assert torch.equal(styles.combined([2] * 19)[present], codes[present])  # no saved codes: encoded
+    assert (styles.combined([2] * 19)[~present] == 0).all()
+
+    write_mean_codes(results)  # the means of the saved codes: image 1's, for every class
+    with_means = SampleStyleCodes(opt, model, samples, 19).combined([2] * 19)
+    assert torch.equal(with_means, torch.where(present[:, None], codes, codes + 1))

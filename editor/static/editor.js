@@ -15,6 +15,7 @@ const state = {
   colours: null,      // Uint8Array, 3 bytes per class id
   fileIds: null,      // Uint8Array, the id each class has in a label file (255 for dontcare)
   paintClass: 0,
+  styleSources: [],   // SEAN runs: the strip image whose style code each class takes
   eraseClass: 0,
   undo: [],
   redo: [],
@@ -180,7 +181,33 @@ function labelPng() {
 }
 
 function styleQuery() {
-  return state.info.style.kind === "latent" ? `?seed=${encodeURIComponent($("seed").value)}` : "";
+  const kind = state.info.style.kind;
+  if (kind === "latent") return `?seed=${encodeURIComponent($("seed").value)}`;
+  if (kind === "regions" && state.info.samples > 0) return `?styles=${state.styleSources.join(",")}`;
+  return "";
+}
+
+// ---- SEAN style images ----------------------------------------------------------------------------
+
+function setStyleSource(index, classId = null) {
+  if (classId === null) state.styleSources.fill(index);
+  else state.styleSources[classId] = index;
+  for (const button of document.querySelectorAll("#class-list .class")) {
+    const source = state.styleSources[Number(button.dataset.id)];
+    button.dataset.style = source === undefined ? "" : String(source);
+    button.querySelector(".style").textContent = source === undefined ? "" : `img ${source}`;
+  }
+}
+
+function onStripClick(index) {
+  const action = state.info.style.kind === "regions" ? $("strip-action").value : "label";
+  if (action === "label") {
+    if (state.info.style.kind === "regions") setStyleSource(index);
+    loadSample(index);
+    return;
+  }
+  setStyleSource(index, action === "class" ? state.paintClass : null);
+  labelChanged();
 }
 
 async function requestPicture() {
@@ -262,7 +289,8 @@ function buildPalette(classes) {
     button.className = "class";
     button.dataset.id = c.id;
     button.dataset.name = c.name;
-    button.innerHTML = `<span class="swatch"></span><span class="name"></span><span class="id">${c.id}</span>`;
+    button.innerHTML = `<span class="swatch"></span><span class="name"></span><span class="style"></span>` +
+      `<span class="id">${c.id}</span>`;
     button.querySelector(".swatch").style.background = cssColour(c.colour);
     button.querySelector(".name").textContent = c.name;
     button.addEventListener("click", () => selectClass(c.id));
@@ -293,7 +321,7 @@ function buildStrip(count) {
     button.className = "thumb";
     button.title = `dataset label ${i}`;
     button.innerHTML = `<img alt="dataset label ${i}" src="/api/samples/${i}/thumbnail.png">`;
-    button.addEventListener("click", () => loadSample(i));
+    button.addEventListener("click", () => onStripClick(i));
     strip.append(button);
   }
 }
@@ -360,8 +388,13 @@ async function start() {
   $("run-description").textContent =
     `run ${info.name}, ${weights}, ${info.width}×${info.height}, ${info.classes.length} classes`;
   $("brush-size").value = $("brush-size-value").value = String(Math.max(1, Math.round(info.width / 16)));
-  $("style-controls").hidden = info.style.kind !== "latent";
+  $("latent-style").hidden = info.style.kind !== "latent";
+  $("region-style").hidden = info.style.kind !== "regions";
   buildPalette(info.classes);
+  if (info.style.kind === "regions" && info.samples > 0) {
+    state.styleSources = new Array(info.style.classes).fill(0);
+    setStyleSource(0);
+  }
   buildStrip(info.samples);
   sizeDisplays(info.width, info.height);
   wireControls();
