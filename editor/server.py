@@ -5,7 +5,8 @@
     GET  /api/samples/{i}/thumbnail.png  dataset label i in class colours
     GET  /api/samples/{i}/ids            dataset label i as H×W bytes of class ids
     POST /api/labels/decode              body: a label PNG → its checked class ids as H×W bytes
-    POST /api/generate?seed=N            body: a label PNG → the generated picture as PNG
+    POST /api/generate[?seed=N]          body: a label PNG → the generated picture as PNG
+                                         (SEAN runs: ?styles=i,j,... the strip image giving each class's style)
 
 A rejected request is answered ``{"error": sentence}`` with a 4xx status; an unexpected failure
 with 500 and the same shape. Neither stops the server.

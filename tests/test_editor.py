@@ -370,11 +370,12 @@ def test_a_vae_run_draws_its_style_from_the_seed(editor_run):
 
 @pytest.fixture(scope="module")
 def sean_run(editor_run):
-    """A SEAN run (style codes of 16 values, a small generator) trained for one epoch on the same 8 faces."""
+    """A SEAN run (style codes of 16 values, a small generator) trained for 16 steps on the same 8 faces; the high
+    learning rate makes the pictures follow the style codes by then."""
     trained = run_script("train.py", "--name", "sean", "--checkpoints_dir", editor_run / "checkpoints", "--gpu_ids", "-1",
                          "--dataset_mode", "celebamaskhq", "--dataroot", editor_run / "demo", "--norm_mode", "sean",
                          "--style_length", 16, "--load_size", SIZE, "--crop_size", SIZE, "--ngf", 8, "--ndf", 8,
-                         "--batchSize", 2, "--niter", 1, "--niter_decay", 0, "--no_vgg_loss")
+                         "--batchSize", 2, "--niter", 4, "--niter_decay", 0, "--lr", 0.005, "--no_vgg_loss")
     assert trained.returncode == 0, trained.stderr
     return editor_run
 
@@ -419,10 +420,10 @@ def test_a_sean_run_takes_each_region_s_style_from_the_chosen_strip_image(browse
             browser.execute_script(f'document.getElementById("strip-action").value = "{action}";')
 
         strip_action("all")
-        restyled = new_picture_after(browser, lambda: thumbs[1].click())
-        assert np.abs(restyled - own).mean() > 2
+        restyled = new_picture_after(browser, lambda: thumbs[2].click())
+        assert np.abs(restyled - own).mean() > 0.3
         assert {b.get_attribute("data-style") for b in browser.find_elements("css selector", "#class-list .class")} \
-            == {"1"}
+            == {"2"}
         assert (new_picture_after(browser, lambda: thumbs[0].click()) == own).all()
 
         browser.find_element("css selector", '#class-list button[data-name="hair"]').click()
@@ -434,7 +435,7 @@ def test_a_sean_run_takes_each_region_s_style_from_the_chosen_strip_image(browse
         assert status == 200 and (np.asarray(Image.open(io.BytesIO(body))) == hair_styled).all()
         change = np.abs(hair_styled - own).max(axis=2)
         hair = label == HAIR
-        assert hair.sum() > 100 and change[hair].mean() > 2
+        assert hair.sum() > 100 and change[hair].mean() > 1 and change[hair].mean() > 2 * change[~hair].mean()
     finally:
         browser.close()
         browser.switch_to.window(browser.window_handles[0])
