@@ -372,8 +372,8 @@ def test_a_vae_run_draws_its_style_from_the_seed(editor_run):
 def sean_run(editor_run):
     """A SEAN run (style codes of 16 values, a small generator) trained for 16 steps on the same 8 faces; the high
     learning rate makes the pictures follow the style codes by then."""
-    trained = run_script("train.py", "--name", "sean", "--checkpoints_dir", editor_run / "checkpoints", "--gpu_ids", "-1",
-                         "--dataset_mode", "celebamaskhq", "--dataroot", editor_run / "demo", "--norm_mode", "sean",
+    trained = run_script("train.py", "--name", "sean", "--checkpoints_dir", editor_run / "checkpoints",
+                         "--gpu_ids", "-1", "--dataset_mode", "celebamaskhq", "--dataroot", editor_run / "demo", "--norm_mode", "sean",
                          "--style_length", 16, "--load_size", SIZE, "--crop_size", SIZE, "--ngf", 8, "--ndf", 8,
                          "--batchSize", 2, "--niter", 4, "--niter_decay", 0, "--lr", 0.005, "--no_vgg_loss")
     assert trained.returncode == 0, trained.stderr
