@@ -28,7 +28,7 @@ def written_folders(tmp_path_factory):
                         "--compute_fid", *evaluation)
     assert result.returncode == 0, result.stderr
     assert "note: an FID of 3 images is dominated by its small-sample bias" in result.stdout
-    return root / "checkpoints" / "run", root / "results" / "run" / "test_latest"
+    return root / "checkpoints" / "run", root / "results" / "run" / "test_latest_ema"
 
 
 def files_in(folder) -> list[str]:
