@@ -41,7 +41,7 @@ def test_resumed_sean_run_with_ema_amp_and_fid_is_bit_identical_to_an_unbroken_o
                         "--fid_weights", inception_file, "--save_style_codes", "--compute_recon_metrics",
                         "--label_dir", data64 / "labels", "--image_dir", data64 / "images", "--max_dataset_size", "4")
     assert tested.returncode == 0, tested.stderr
-    web_dir = tmp_path / "results" / "broken" / "test_latest"
+    web_dir = tmp_path / "results" / "broken" / "test_latest_ema"  # --use_ema pictures have a folder of their own
     assert "FID" in (web_dir / "fid.txt").read_text() and "SSIM" in (web_dir / "recon_metrics.txt").read_text()
     assert len(list(web_dir.glob("style_codes/*/*/ACE.npy"))) > 4 * 10
 
