@@ -2,23 +2,18 @@
 import re
 
 import pytest
-import torch
 
 from conftest import REPO, run_script, train_flags
-from util import fid
 
 DOCS = REPO / "docs" / "run_folder.md"
 CODE_SPAN = re.compile(r"`([^`]+)`")
 
 
 @pytest.fixture(scope="module")
-def written_folders(tmp_path_factory):
+def written_folders(tmp_path_factory, inception_file):
     """(run folder, result folder) of a run with TensorBoard, FID, weight averaging and the VAE, and its test."""
     root = tmp_path_factory.mktemp("documented")
-    inception = root / "pt_inception.pth"
-    torch.manual_seed(0)
-    torch.save(fid.fid_inception_trunk().state_dict(), inception)
-    evaluation = ["--eval_dims", "64", "--fid_weights", inception]
+    evaluation = ["--eval_dims", "64", "--fid_weights", inception_file]
     result = run_script("train.py", "--name", "run", *train_flags(root / "checkpoints"), "--max_dataset_size", "4",
                         "--niter", "1", "--tf_log", "--train_eval", "--eval_epoch_freq", "1", "--ema_decay", "0.9",
                         "--ema_bn_batches", "1", "--use_vae", *evaluation)
