@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 
 from models import networks
+from models.networks.label_pyramid import label_classes
 from models.networks.loss import FeatureMatchingLoss, GANLoss, KLDLoss
 from models.networks.vgg import VGGLoss
 from util.checkpoint import load_network
@@ -24,6 +25,8 @@ class Pix2PixModel(nn.Module):
         # what the forward passes call: the networks, or their compiled / DistributedDataParallel
         # wrappers (see ``wrap``); a plain dict, so the wrappers stay out of the state_dict
         self.runners = {"G": self.netG, "D": self.netD, "D_local": self.netD, "E": self.netE}
+        if opt.channels_last:
+            self.to(memory_format=torch.channels_last)
         if not opt.isTrain:
             load_network(self.netG, "G", opt.which_epoch, opt)
             if opt.use_vae:
@@ -119,9 +122,8 @@ class Pix2PixModel(nn.Module):
         """The one-hot label map (and instance edges) of a batch, on the model's device."""
         device = self.opt.device
         label = data["label"].to(device, non_blocking=True).long()
-        classes = self.opt.label_nc + (1 if self.opt.contain_dontcare_label else 0)
         b, _, h, w = label.shape
-        semantics = torch.zeros(b, classes, h, w, device=device).scatter_(1, label, 1.0)
+        semantics = torch.zeros(b, label_classes(self.opt), h, w, device=device).scatter_(1, label, 1.0)
         if not self.opt.no_instance:
             instance = data["instance"].to(device, non_blocking=True)
             semantics = torch.cat((semantics, instance_edges(instance)), dim=1)

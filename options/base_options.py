@@ -104,7 +104,9 @@ class BaseOptions:
         speed = parser.add_argument_group("performance")
         speed.add_argument("--amp_dtype", type=str, default="auto", choices=("auto", "bf16", "fp16"),
                            help="--use_amp precision: auto is fp16 on GPUs (as CLADE), bf16 on the CPU")
-        speed.add_argument("--channels_last", action="store_true", help="channels-last memory format for the networks")
+        speed.add_argument("--memory_format", type=str, default="auto", choices=("auto", "channels_last", "contiguous"),
+                           help="layout of the networks' weights and activations: auto is channels_last on the CPU "
+                                "(faster there, same numbers to float rounding) and contiguous on GPUs")
         speed.add_argument("--compile", action="store_true", help="torch.compile the networks")
         return parser
 
@@ -230,7 +232,7 @@ def _validate_layered(parser: argparse.ArgumentParser, layered: dict) -> None:
 
 
 def finalize(opt: argparse.Namespace) -> argparse.Namespace:
-    """Derived fields: the semantic channel count, the GPU list and the torch device."""
+    """Derived fields: the semantic channel count, the GPU list, the torch device and the memory layout."""
     opt.semantic_nc = opt.label_nc + (1 if opt.contain_dontcare_label else 0) + (0 if opt.no_instance else 1)
     if opt.norm_mode == "sean" and (opt.use_vae or opt.add_dist):
         flag = "--use_vae" if opt.use_vae else "--add_dist"
@@ -244,6 +246,7 @@ def finalize(opt: argparse.Namespace) -> argparse.Namespace:
     if opt.gpu_ids:
         torch.cuda.set_device(opt.gpu_ids[0])
     opt.device = f"cuda:{opt.gpu_ids[0]}" if opt.gpu_ids else "cpu"
+    opt.channels_last = opt.memory_format == "channels_last" or (opt.memory_format == "auto" and opt.device == "cpu")
     if opt.batchSize < 1:
         raise UserError(f"--batchSize {opt.batchSize} must be at least 1.")
     if opt.gpu_ids and opt.batchSize % len(opt.gpu_ids):

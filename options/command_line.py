@@ -36,7 +36,7 @@ TOPICS = {
                     "val_image_dir", "val_instance_dir", "compute_fid", "compute_recon_metrics", "save_style_codes",
                     "use_ema")),
     "speed": ("speed: precision, memory layout, compilation, loader processes",
-              ("use_amp", "amp_dtype", "channels_last", "compile", "nThreads")),
+              ("use_amp", "amp_dtype", "memory_format", "compile", "nThreads")),
     "compatibility": ("compatibility: accepted so that reference commands run; they do nothing", ()),
 }
 

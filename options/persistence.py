@@ -14,7 +14,7 @@ RUN_OPTIONS_FILE = "options.yaml"
 LAUNCH_ONLY = {"name", "checkpoints_dir", "continue_train", "config", "load_from_opt_file", "isTrain",
                "semantic_nc", "device", "start_over"}
 # the machine's resources: a run started on four GPUs resumes on the GPUs and loader processes it is given now
-MACHINE = {"gpu_ids", "nThreads", "dist_timeout"}
+MACHINE = {"gpu_ids", "nThreads", "dist_timeout", "memory_format"}
 
 
 def load_config(path: str) -> dict:

@@ -9,7 +9,7 @@ With ``--reference DIR`` (a checkout of github.com/tzt101/CLADE; ``scripts/refer
 says how it is run) the reference's training step and inference, and with ``--whole_run_epochs``
 both whole ``train.py`` runs on 16 demo images, are timed beside ours in fresh processes,
 alternating which goes first, and the table gives ours/reference ratios of the medians. The
-preset's flags go to both; flags after ``--`` to ours only (e.g. ``-- --channels_last``).
+preset's flags go to both; flags after ``--`` to ours only (e.g. ``-- --use_amp``).
 
 One training iteration is a G step plus a D step (the D step includes a no-grad G forward), on
 synthetic batches of the configured size, so data loading is excluded (as in the reference's

@@ -49,7 +49,7 @@ done
 check amp_bf16 $PY train.py --name amp_bf16 "${TRAIN[@]}" --gpu_ids 0 --use_amp --amp_dtype bf16
 check amp_fp16 $PY train.py --name amp_fp16 "${TRAIN[@]}" --gpu_ids 0 --use_amp --amp_dtype fp16
 check compile $PY train.py --name compile "${TRAIN[@]}" --gpu_ids 0 --compile
-check channels_last $PY train.py --name channels_last "${TRAIN[@]}" --gpu_ids 0 --channels_last
+check channels_last $PY train.py --name channels_last "${TRAIN[@]}" --gpu_ids 0 --memory_format channels_last
 check fid_and_ema $PY train.py --name fid_and_ema "${TRAIN[@]}" --gpu_ids 0 "${EVAL[@]}" --niter 2
 check test_use_ema $PY test.py --name fid_and_ema --checkpoints_dir "$WORK/checkpoints" --load_from_opt_file \
   --use_ema --gpu_ids 0 --label_dir "$WORK/demo/test/labels" --image_dir "$WORK/demo/test/images" \

@@ -31,7 +31,7 @@ def one_step(extra):
 
 @pytest.fixture(scope="module")
 def fp32():
-    generated, losses, _ = one_step([])
+    generated, losses, _ = one_step(["--memory_format", "contiguous"])
     return generated, losses
 
 
@@ -49,11 +49,21 @@ def test_mixed_precision_is_close_to_fp32(fp32, dtype):
     assert_losses_close(losses, fp32[1], 0.02)
 
 
-def test_channels_last_equals_fp32(fp32):
-    generated, losses, model = one_step(["--channels_last"])
+def test_channels_last_is_the_cpu_default_and_equals_fp32(fp32):
+    generated, losses, model = one_step([])
     assert (generated - fp32[0]).abs().max().item() < 1e-5
     assert_losses_close(losses, fp32[1], 1e-4)
     assert model.netG.fc.weight.is_contiguous(memory_format=torch.channels_last)
+    assert model.netD.discriminator_0.model0[0].weight.is_contiguous(memory_format=torch.channels_last)
+
+
+def test_spade_in_channels_last_equals_contiguous():
+    spade = ["--norm_mode", "spade"]
+    contiguous, contiguous_losses, _ = one_step([*spade, "--memory_format", "contiguous"])
+    generated, losses, model = one_step([*spade, "--memory_format", "channels_last"])
+    assert (generated - contiguous).abs().max().item() < 1e-5
+    assert_losses_close(losses, contiguous_losses, 1e-4)
+    assert model.netG.head_0.norm_0.mlp_gamma.weight.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_compile_equals_fp32_and_keeps_the_keys(fp32, monkeypatch):

@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.networks.label_pyramid import LabelPyramid
 from models.networks.normalization import parameter_free_norm, parse_spade_config
 
 
@@ -42,7 +43,7 @@ class ClassAffine(nn.Module):
             input_dist = F.interpolate(input_dist, size=x.shape[2:], mode="nearest")
             gamma = gamma * (1 + self.dist_conv_w(input_dist))
             beta = beta * (1 + self.dist_conv_b(input_dist))
-        return x * gamma + beta
+        return torch.addcmul(beta, x, gamma)
 
 
 class CLADE(nn.Module):
@@ -66,12 +67,10 @@ class CLADE(nn.Module):
         if not no_instance:
             self.inst_conv = nn.Conv2d(1, 1, kernel_size=1)
 
-    def forward(self, x, segmap, input_dist=None):
+    def forward(self, x, labels: LabelPyramid, input_dist=None):
         normalized = self.param_free_norm(x)
-        segmap = F.interpolate(segmap, size=x.shape[2:], mode="nearest")
+        out = self.class_specified_affine(normalized, labels.class_index(x.shape[2:]), input_dist)
         if not self.no_instance:
-            segmap, edges = segmap[:, :-1], segmap[:, -1:]
-        out = self.class_specified_affine(normalized, segmap.argmax(dim=1), input_dist)
-        if not self.no_instance:
+            edges = labels.at(x.shape[2:])[:, -1:]
             out = torch.cat((out, self.inst_conv(edges)), dim=1)
         return out

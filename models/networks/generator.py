@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.networks.label_pyramid import LabelPyramid, label_classes
 from models.networks.residual_block import SPADEResnetBlock
 from util.errors import UserError
 
@@ -53,7 +54,8 @@ class SPADEGenerator(nn.Module):
         else:
             x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
 
-        x = run_residual_blocks(self, x, seg, input_dist)
+        labels = LabelPyramid(seg, label_classes(self.opt))
+        x = run_residual_blocks(self, x, labels, input_dist)
         x = self.conv_img(F.leaky_relu(x, 0.2))
         return torch.tanh(x)
 

@@ -24,6 +24,7 @@ class LabelPyramid:
         self._maps: dict[tuple[int, int], torch.Tensor] = {}
         self._present: dict[tuple[int, int], list[int]] = {}
         self._present_masks: dict[tuple[int, int], tuple[list[int], torch.Tensor]] = {}
+        self._class_index: dict[tuple[int, int], torch.Tensor] = {}
 
     def at(self, size) -> torch.Tensor:
         """The semantic map resized to ``size`` (h, w) with nearest-neighbour sampling."""
@@ -36,6 +37,22 @@ class LabelPyramid:
     def class_masks(self, size) -> torch.Tensor:
         """The per-class masks [B, classes, h, w] at ``size`` (the instance-edge channel left out)."""
         return self.at(size)[:, :self.classes]
+
+    def class_index(self, size) -> torch.Tensor:
+        """The class of each pixel [B, h, w] (long) at ``size``: the argmax of the class masks there.
+
+        Taken once at full resolution and then resized: nearest-neighbour resizing picks pixels,
+        so it commutes with the per-pixel argmax, and one index channel is cheaper to resize than all masks.
+        """
+        size = tuple(int(s) for s in size)
+        if size not in self._class_index:
+            full = tuple(self.semantics.shape[2:])
+            if size == full:
+                self._class_index[size] = self.class_masks(full).argmax(dim=1)
+            else:
+                index = self.class_index(full).unsqueeze(1).to(torch.float32)
+                self._class_index[size] = F.interpolate(index, size=size, mode="nearest").squeeze(1).long()
+        return self._class_index[size]
 
     def present_masks(self, size) -> tuple[list[int], torch.Tensor]:
         """The classes present at ``size`` and their masks [B, len(present), h, w]."""
@@ -52,3 +69,8 @@ class LabelPyramid:
             covered = self.class_masks(size).detach().amax(dim=(0, 2, 3)) > 0
             self._present[size] = torch.nonzero(covered).flatten().tolist()
         return self._present[size]
+
+
+def label_classes(opt) -> int:
+    """Channels of the one-hot class map: ``--label_nc`` plus the dontcare class (the instance edges excluded)."""
+    return opt.label_nc + (1 if opt.contain_dontcare_label else 0)

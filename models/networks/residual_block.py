@@ -3,6 +3,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.networks.clade import CLADE
+from models.networks.label_pyramid import label_classes
 from models.networks.spade import SPADE
 from models.networks.spectral_norm import to_spectral
 
@@ -31,10 +32,10 @@ class SPADEResnetBlock(nn.Module):
         if self.learned_shortcut:
             self.norm_s = conditional_norm(config, fin, opt)
 
-    def forward(self, x, seg, input_dist=None):
-        x_s = self.conv_s(self.norm_s(x, seg, input_dist)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, seg, input_dist), 0.2))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, seg, input_dist), 0.2))
+    def forward(self, x, labels, input_dist=None):
+        x_s = self.conv_s(self.norm_s(x, labels, input_dist)) if self.learned_shortcut else x
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, labels, input_dist), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, labels, input_dist), 0.2))
         return x_s + dx
 
 
@@ -64,5 +65,4 @@ def conditional_norm(config: str, channels: int, opt) -> nn.Module:
     """The label-conditioned norm that ``--norm_mode`` selects."""
     if opt.norm_mode == "spade":
         return SPADE(config, channels, opt.semantic_nc)
-    classes = opt.label_nc + (1 if opt.contain_dontcare_label else 0)
-    return CLADE(config, channels, classes, opt.no_instance, opt.add_dist)
+    return CLADE(config, channels, label_classes(opt), opt.no_instance, opt.add_dist)

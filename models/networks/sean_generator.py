@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.networks.generator import SPADEGenerator, add_residual_blocks, latent_size, run_residual_blocks
-from models.networks.label_pyramid import LabelPyramid
+from models.networks.label_pyramid import LabelPyramid, label_classes
 from models.networks.residual_block import add_block_convs
 from models.networks.sean import ACE, STYLE_LENGTH, StyleEncoder
 
@@ -99,4 +99,4 @@ class SEANGenerator(nn.Module):
 
 def style_classes(opt) -> int:
     """Classes that own a style code: ``label_nc`` plus the dontcare class (instance edges have none)."""
-    return opt.label_nc + (1 if opt.contain_dontcare_label else 0)
+    return label_classes(opt)

@@ -1,7 +1,8 @@
 """SPADE: spatially-adaptive denormalization (Park et al. 2019), docs/reference.md §2.3."""
+import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
+from models.networks.label_pyramid import LabelPyramid
 from models.networks.normalization import parameter_free_norm, parse_spade_config
 
 HIDDEN_CHANNELS = 128
@@ -25,10 +26,10 @@ class SPADE(nn.Module):
         self.mlp_gamma = nn.Conv2d(HIDDEN_CHANNELS, norm_nc, kernel, padding=padding)
         self.mlp_beta = nn.Conv2d(HIDDEN_CHANNELS, norm_nc, kernel, padding=padding)
 
-    def forward(self, x, segmap, input_dist=None):
+    def forward(self, x, labels: LabelPyramid, input_dist=None):
         normalized = self.param_free_norm(x)
-        gamma, beta = self.modulation(F.interpolate(segmap, size=x.shape[2:], mode="nearest"))
-        return normalized * (1 + gamma) + beta
+        gamma, beta = self.modulation(labels.at(x.shape[2:]))
+        return torch.addcmul(beta, normalized, 1 + gamma)
 
     def modulation(self, segmap):
         """The scale and shift (gamma, beta) predicted from a semantic map already at the activation's size."""

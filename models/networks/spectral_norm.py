@@ -37,13 +37,15 @@ class SpectralNormConv2d(nn.Conv2d):
         return self.weight_orig / self._sigma()
 
     def _sigma(self) -> torch.Tensor:
-        matrix = self.weight_orig.flatten(1)
+        matrix, in_memory_order = weight_matrix(self.weight_orig)
+        v = in_memory_order(self.weight_v)
         if self.training:
             with torch.no_grad():
-                F.normalize(torch.mv(matrix.t(), self.weight_u), dim=0, eps=EPS, out=self.weight_v)
-                F.normalize(torch.mv(matrix, self.weight_v), dim=0, eps=EPS, out=self.weight_u)
+                v = F.normalize(torch.mv(matrix.t(), self.weight_u), dim=0, eps=EPS)
+                self.weight_v.copy_(in_memory_order(v, inverse=True))
+                F.normalize(torch.mv(matrix, v), dim=0, eps=EPS, out=self.weight_u)
         u = self.weight_u.clone(memory_format=torch.contiguous_format)
-        v = self.weight_v.clone(memory_format=torch.contiguous_format)
+        v = v.clone(memory_format=torch.contiguous_format)
         return torch.dot(u, torch.mv(matrix, v))
 
     def forward(self, x):
@@ -53,6 +55,28 @@ class SpectralNormConv2d(nn.Conv2d):
             return self._conv_forward(x, self.weight_orig / sigma, self.bias)
         out = self._conv_forward(x, self.weight_orig, None) / sigma
         return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
+
+
+def weight_matrix(weight: torch.Tensor):
+    """The weight as an [out, in·kh·kw] matrix without copying it, and how to reorder a column vector to match.
+
+    A channels-last weight is laid out as [out, kh, kw, in], so its rows are read in that order
+    (flattening it in the logical order would copy all of it on every forward); the vector ``v``
+    of the power iteration keeps the logical order it has in checkpoints.
+    """
+    if weight.dim() != 4 or weight.is_contiguous():
+        return weight.flatten(1), lambda vector, inverse=False: vector
+    order = sorted(range(1, 4), key=lambda dim: -weight.stride(dim))
+    matrix = weight.permute(0, *order).reshape(weight.size(0), -1)
+    logical = weight.shape[1:]
+    stored = [weight.size(dim) for dim in order]
+
+    def in_memory_order(vector, inverse=False):
+        if inverse:
+            return vector.view(stored).permute(*[order.index(d) for d in range(1, 4)]).reshape(-1)
+        return vector.view(logical).permute(*[d - 1 for d in order]).reshape(-1)
+
+    return matrix, in_memory_order
 
 
 def to_spectral(conv: nn.Conv2d) -> SpectralNormConv2d:
