@@ -10,6 +10,7 @@ import torch
 from torch.nn.parallel import DistributedDataParallel
 
 import data
+from models.adam import fused_adam
 from models.ema import GeneratorEMA
 from models.networks.normalization import GlooSyncBatchNorm, replace_batch_norms
 from models.pix2pix_model import amp_dtype
@@ -44,9 +45,8 @@ class Pix2PixTrainer:
         g_params = list(model.netG.parameters()) + (list(model.netE.parameters()) if opt.use_vae else [])
         g_lr, d_lr = self.learning_rates(1)
         betas = (opt.beta1, opt.beta2)
-        # one fused kernel for all tensors instead of a loop over them: the same update to float rounding
-        self.optimizer_G = torch.optim.Adam(g_params, lr=g_lr, betas=betas, fused=True)
-        self.optimizer_D = torch.optim.Adam(model.netD.parameters(), lr=d_lr, betas=betas, fused=True)
+        self.optimizer_G = fused_adam(g_params, g_lr, betas, opt.compile)
+        self.optimizer_D = fused_adam(model.netD.parameters(), d_lr, betas, opt.compile)
         # fp16 needs loss scaling against underflow; bf16 has fp32's range and does not
         scaling = opt.use_amp and amp_dtype(opt) == torch.float16
         device_type = opt.device.split(":")[0]

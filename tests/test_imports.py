@@ -1,11 +1,11 @@
-"""Start-up cost: train.py imports the heavy libraries only when a flag needs them."""
+"""Start-up cost: train.py imports the heavy libraries (and PyTorch's compiler) only when a flag needs them."""
 import json
 import subprocess
 import sys
 
 from conftest import REPO, train_flags
 
-HEAVY = ("torchvision", "scipy", "pytorch_fid", "tensorboard", "matplotlib")
+HEAVY = ("torchvision", "scipy", "pytorch_fid", "tensorboard", "matplotlib", "torch._dynamo")
 PROBE = ("import atexit, json, runpy, sys\n"
          "atexit.register(lambda: print('LOADED', json.dumps(sorted(m for m in {heavy} if m in sys.modules))))\n"
          "sys.argv = sys.argv[1:]\n"
