@@ -29,6 +29,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
@@ -36,6 +37,7 @@ from models.pix2pix_model import Pix2PixModel  # noqa: E402
 from models.trainer import Pix2PixTrainer  # noqa: E402
 from options.train_options import TrainOptions  # noqa: E402
 from util.errors import UserError, exits_on_user_error  # noqa: E402
+from make_demo_dataset import face_label_maps  # noqa: E402
 
 COMMON = ["--dataset_mode", "custom", "--label_nc", "19", "--no_instance", "--no_vgg_loss"]
 PRESETS = {
@@ -70,11 +72,15 @@ def parse_args(argv=None):
 
 
 def synthetic_batch(opt) -> dict:
-    """A batch of random label maps and images of the configured size (content does not change the cost)."""
+    """A batch of demo face label maps and random images of the configured size.
+
+    Face maps, not random ids: SPADE's modulation is computed per region away from region edges,
+    so its cost depends on the layout (docs/speed.md); the reference's does not.
+    """
     height = round(opt.crop_size / opt.aspect_ratio)
     generator = torch.Generator().manual_seed(0)
-    batch = {"label": torch.randint(0, opt.label_nc, (opt.batchSize, 1, height, opt.crop_size),
-                                    generator=generator).float(),
+    labels = torch.from_numpy(face_label_maps(opt.batchSize, height, opt.crop_size).astype(np.int64)) % opt.label_nc
+    batch = {"label": labels.unsqueeze(1).float(),
              "image": torch.rand(opt.batchSize, 3, height, opt.crop_size, generator=generator) * 2 - 1,
              "instance": 0}
     if not opt.no_instance:
@@ -193,8 +199,12 @@ def step_seconds(side: str, args, reference_flags: list[str], output: Path) -> d
     timing = ["--iterations", str(args.iterations), "--warmup", str(args.warmup), "--repeats", "1",
               "--json", str(output)]
     if side == "reference":
-        subprocess.run([*side_command(side, args, "step"), *timing, *reference_flags, "--name", "step"], check=True,
-                       capture_output=True)
+        labels = output.with_suffix(".labels.npy")
+        opt = TrainOptions().parse([*PRESETS[args.preset], "--gpu_ids", "-1", "--name", "labels",
+                                    "--checkpoints_dir", "/nonexistent"])
+        np.save(labels, synthetic_batch(opt)["label"].squeeze(1).numpy().astype(np.uint8))
+        subprocess.run([*side_command(side, args, "step"), *timing, "--labels", str(labels), *reference_flags,
+                        "--name", "step"], check=True, capture_output=True)
         figures = json.loads(output.read_text())
         return {"training step": figures["training"][0], "inference": figures["inference"][0],
                 "peak RSS (GiB)": figures["peak_rss_gib"]}

@@ -19,7 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
-from scipy import ndimage  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
 from util.celebamaskhq import CLASS_NAMES, colorize  # noqa: E402
@@ -143,9 +142,20 @@ def draw_label(face: Face, size: int) -> np.ndarray:
     return label
 
 
+def face_label_maps(count: int, height: int, width: int, seed: int = 0) -> np.ndarray:
+    """``count`` demo face label maps [count, height, width] (uint8 class ids), drawn square and cropped to shape."""
+    rng = np.random.default_rng(seed)
+    side = max(height, width)
+    maps = [draw_label(random_face(rng), side) for _ in range(count)]
+    top, left = (side - height) // 2, (side - width) // 2
+    return np.stack([m[top:top + height, left:left + width] for m in maps])
+
+
 def _smooth_noise(rng: np.random.Generator, size: int, cells: int) -> np.ndarray:
     """Noise in [-1, 1] that varies over about size / cells pixels."""
     coarse = rng.uniform(-1, 1, (cells, cells))
+    from scipy import ndimage
+
     return ndimage.zoom(coarse, size / cells, order=3, mode="nearest")[:size, :size].clip(-1, 1)
 
 
@@ -231,6 +241,8 @@ def render_photo(label: np.ndarray, face: Face, rng: np.random.Generator) -> np.
     size = label.shape[0]
     brightness = class_textures(label, face, rng) * shading(face, size, rng)
     photo = class_colours(rng)[label] * brightness[..., None]
+    from scipy import ndimage
+
     photo = ndimage.gaussian_filter(photo, sigma=(0.5, 0.5, 0))  # soft edges, as a lens gives
     return np.clip(photo + rng.normal(0, 2, photo.shape), 0, 255).astype(np.uint8)
 

@@ -2,7 +2,7 @@
 torch, for timing it beside ours; ``scripts/benchmark.py --reference DIR`` calls this in a subprocess.
 
     python scripts/reference_code.py DIR train <its train.py flags>      # its own train.py
-    python scripts/reference_code.py DIR step --json OUT <its flags>     # one training step, timed
+    python scripts/reference_code.py DIR step --json OUT --labels MAPS.npy <its flags>   # one step, timed
 
 The reference runs as it is, with the patches of ``PATCHES`` applied in memory at start-up (its
 files are not changed); none of them touches a timed path. It needs two packages of its own that
@@ -55,8 +55,13 @@ def run_train(flags: list[str]) -> None:
     runpy.run_path("train.py", run_name="__main__")
 
 
-def time_step(flags: list[str], iterations: int, warmup: int, repeats: int) -> dict:
-    """Seconds per G step + D step, and per inference, on one synthetic batch of the configured size."""
+def time_step(flags: list[str], labels: str, iterations: int, warmup: int, repeats: int) -> dict:
+    """Seconds per G step + D step, and per inference, on one batch of the configured size.
+
+    Args:
+        labels: a .npy file of class-id maps [batch, height, width], the same that ours is timed on.
+    """
+    import numpy as np
     import torch
     from options.train_options import TrainOptions
     from trainers.pix2pix_trainer import Pix2PixTrainer
@@ -67,7 +72,7 @@ def time_step(flags: list[str], iterations: int, warmup: int, repeats: int) -> d
     trainer = Pix2PixTrainer(opt)
     height = round(opt.crop_size / opt.aspect_ratio)
     generator = torch.Generator().manual_seed(0)
-    batch = {"label": torch.randint(0, opt.label_nc, (opt.batchSize, 1, height, opt.crop_size), generator=generator),
+    batch = {"label": torch.from_numpy(np.load(labels)).long().unsqueeze(1),
              "image": torch.rand(opt.batchSize, 3, height, opt.crop_size, generator=generator) * 2 - 1,
              "instance": torch.zeros(1), "dist": torch.zeros(1), "path": [""] * opt.batchSize}
 
@@ -105,6 +110,7 @@ def main():
     parser.add_argument("reference", help="the reference checkout")
     parser.add_argument("work", choices=("train", "step"))
     parser.add_argument("--json", default="", help="step: where to write the timings")
+    parser.add_argument("--labels", default="", help="step: .npy file of the batch's class-id maps")
     parser.add_argument("--iterations", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--repeats", type=int, default=1)
@@ -114,7 +120,7 @@ def main():
     if args.work == "train":
         run_train(flags)
         return
-    figures = time_step(flags, args.iterations, args.warmup, args.repeats)
+    figures = time_step(flags, args.labels, args.iterations, args.warmup, args.repeats)
     output.write_text(json.dumps(figures))
 
 

@@ -25,6 +25,7 @@ class LabelPyramid:
         self._present: dict[tuple[int, int], list[int]] = {}
         self._present_masks: dict[tuple[int, int], tuple[list[int], torch.Tensor]] = {}
         self._class_index: dict[tuple[int, int], torch.Tensor] = {}
+        self._edge_taps: dict[tuple[int, int], tuple[torch.Tensor, list]] = {}
 
     def at(self, size) -> torch.Tensor:
         """The semantic map resized to ``size`` (h, w) with nearest-neighbour sampling."""
@@ -53,6 +54,36 @@ class LabelPyramid:
                 index = self.class_index(full).unsqueeze(1).to(torch.float32)
                 self._class_index[size] = F.interpolate(index, size=size, mode="nearest").squeeze(1).long()
         return self._class_index[size]
+
+    def region_edge_taps(self, size) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+        """Pixels near a region edge at ``size`` and, for each of their 3×3 neighbours, where it lies.
+
+        A pixel is inside a region when the 5×5 window around it holds one class and lies inside
+        the picture; every other pixel is near an edge. Returns the edge pixels' flat indices
+        into [B·h·w] and, per neighbour offset (row-major over the 3×3 window), the neighbours'
+        flat indices (clamped into the picture) and whether each lies inside the picture.
+        """
+        size = tuple(int(s) for s in size)
+        if size not in self._edge_taps:
+            classes = self.class_index(size).unsqueeze(1).to(torch.float32)
+            highest = F.max_pool2d(classes, 5, stride=1, padding=2)
+            lowest = -F.max_pool2d(-classes, 5, stride=1, padding=2)
+            inside = highest == lowest
+            inside[..., :2, :] = False
+            inside[..., -2:, :] = False
+            inside[..., :, :2] = False
+            inside[..., :, -2:] = False
+            edge = torch.nonzero(~inside.flatten()).flatten()
+            h, w = size
+            image, row, column = edge // (h * w), edge % (h * w) // w, edge % w
+            taps = []
+            for dy in (-1, 0, 1):
+                for dx in (-1, 0, 1):
+                    y, x = row + dy, column + dx
+                    valid = (y >= 0) & (y < h) & (x >= 0) & (x < w)
+                    taps.append((image * h * w + y.clamp(0, h - 1) * w + x.clamp(0, w - 1), valid))
+            self._edge_taps[size] = (edge, taps)
+        return self._edge_taps[size]
 
     def present_masks(self, size) -> tuple[list[int], torch.Tensor]:
         """The classes present at ``size`` and their masks [B, len(present), h, w]."""

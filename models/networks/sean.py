@@ -101,7 +101,7 @@ class ACE(nn.Module):
             style_codes: [B, classes, style_length] (unused without the style branch).
         """
         normalized = self.param_free_norm(x + self.noise(x))
-        gamma, beta = self.Spade.modulation(labels.at(x.shape[2:]))
+        gamma, beta = self.Spade.modulation(labels, x.shape[2:])
         if self.use_style:
             painted = self.painted_styles(style_codes, labels, x.shape[2:])
             style_weight, shift_weight = torch.sigmoid(self.blending_gamma), torch.sigmoid(self.blending_beta)

@@ -1,11 +1,14 @@
 """SPADE: spatially-adaptive denormalization (Park et al. 2019), docs/reference.md §2.3."""
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from models.networks.label_pyramid import LabelPyramid
 from models.networks.normalization import parameter_free_norm, parse_spade_config
 
 HIDDEN_CHANNELS = 128
+# above this share of pixels near a region edge, the plain convolutions are cheaper than the per-pixel products
+EDGE_SHARE_LIMIT = 0.5
 
 
 class SPADE(nn.Module):
@@ -28,10 +31,44 @@ class SPADE(nn.Module):
 
     def forward(self, x, labels: LabelPyramid, input_dist=None):
         normalized = self.param_free_norm(x)
-        gamma, beta = self.modulation(labels.at(x.shape[2:]))
+        gamma, beta = self.modulation(labels, x.shape[2:])
         return torch.addcmul(beta, normalized, 1 + gamma)
 
-    def modulation(self, segmap):
-        """The scale and shift (gamma, beta) predicted from a semantic map already at the activation's size."""
-        hidden = self.mlp_shared(segmap)
-        return self.mlp_gamma(hidden), self.mlp_beta(hidden)
+    def modulation(self, labels: LabelPyramid, size) -> tuple[torch.Tensor, torch.Tensor]:
+        """The scale and shift (gamma, beta) predicted from the semantic map at ``size``.
+
+        Inside a region (the 5×5 window around a pixel holds one class) both convolutions see
+        the same one-hot input wherever they look, so gamma and beta there are one vector per
+        class. Those vectors are computed once, and the convolutions only at the pixels near
+        region edges: the same sums, in another order (docs/speed.md).
+        """
+        hidden = self.mlp_shared(labels.at(size))
+        if not self._by_regions(labels, size):
+            return self.mlp_gamma(hidden), self.mlp_beta(hidden)
+        edge, taps = labels.region_edge_taps(size)
+        flat_hidden = hidden.permute(0, 2, 3, 1).reshape(-1, hidden.size(1))
+        patches = torch.cat([flat_hidden.index_select(0, source) * valid.unsqueeze(1).to(hidden.dtype)
+                             for source, valid in taps], dim=1)
+        shared = self.mlp_shared[0]
+        class_hidden = F.relu(shared.weight.sum(dim=(2, 3)).t() + shared.bias)
+        classes = labels.class_index(size)
+        return tuple(self._by_class_and_at_edges(conv, class_hidden, classes, edge, patches)
+                     for conv in (self.mlp_gamma, self.mlp_beta))
+
+    def _by_regions(self, labels: LabelPyramid, size) -> bool:
+        """Whether the region shortcut applies: one-hot semantics, 3×3 kernels, eager mode, and few edge pixels."""
+        if (labels.semantics.size(1) != labels.classes or self.mlp_gamma.kernel_size != (3, 3)
+                or torch.compiler.is_compiling()):
+            return False
+        edge, _ = labels.region_edge_taps(size)
+        return edge.numel() <= EDGE_SHARE_LIMIT * labels.semantics.size(0) * size[0] * size[1]
+
+    @staticmethod
+    def _by_class_and_at_edges(conv: nn.Conv2d, class_hidden, classes, edge, patches) -> torch.Tensor:
+        """``conv(hidden)`` [B, C, h, w]: the class's vector inside regions, the 3×3 product at edge pixels."""
+        per_class = class_hidden @ conv.weight.sum(dim=(2, 3)).t() + conv.bias
+        at_edges = patches @ conv.weight.permute(0, 2, 3, 1).reshape(conv.out_channels, -1).t() + conv.bias
+        b, h, w = classes.shape
+        values = F.embedding(classes, per_class).view(b * h * w, -1)
+        values = values.index_put((edge,), at_edges.to(values.dtype))
+        return values.view(b, h, w, -1).permute(0, 3, 1, 2)

@@ -1,0 +1,71 @@
+"""SPADE's modulation computed per region away from region edges equals the plain convolutions."""
+import sys
+
+import pytest
+import torch
+
+import models.networks.spade as spade_module
+from conftest import REPO
+from models.networks.label_pyramid import LabelPyramid
+from models.networks.spade import SPADE
+
+sys.path.insert(0, str(REPO / "scripts"))
+from make_demo_dataset import face_label_maps  # noqa: E402
+
+
+def one_hot(ids: torch.Tensor, classes: int) -> torch.Tensor:
+    return torch.zeros(ids.size(0), classes, *ids.shape[1:]).scatter_(1, ids.unsqueeze(1), 1.0)
+
+
+def test_pixels_near_edges_are_those_whose_5x5_window_is_mixed_or_leaves_the_picture():
+    ids = torch.zeros(1, 10, 12, dtype=torch.long)
+    ids[:, :, 7:] = 3  # a vertical edge between columns 6 and 7
+    edge, taps = LabelPyramid(one_hot(ids, 4), 4).region_edge_taps((10, 12))
+    inside = torch.zeros(10, 12, dtype=torch.bool)
+    inside[2:8, 2:5] = True  # class 0: columns up to 4 see no class 3 within 2 pixels
+    inside[2:8, 9:10] = True  # class 3: column 9 only (columns 10, 11 are too near the border)
+    assert sorted(edge.tolist()) == torch.nonzero(~inside.flatten()).flatten().tolist()
+    source, valid = taps[0]  # the up-left neighbour
+    assert source[0].item() == 0 and not valid[0]  # pixel (0, 0): its neighbour lies outside, clamped to (0, 0)
+    row, column = divmod(edge[-1].item(), 12)
+    assert source[-1].item() == max(row - 1, 0) * 12 + max(column - 1, 0)
+
+
+@pytest.mark.parametrize("size", [(128, 128), (96, 128)])
+def test_region_modulation_equals_the_convolutions_with_their_gradients(size, monkeypatch):
+    torch.manual_seed(0)
+    ids = torch.from_numpy(face_label_maps(2, 128, 128, seed=3)).long()
+    semantics = one_hot(ids, 19)
+    spade = SPADE("spadesyncbatch3x3", 16, 19)
+    for parameter in spade.parameters():
+        torch.nn.init.normal_(parameter, std=0.2)
+    x = torch.randn(2, 16, *size)
+    edge, _ = LabelPyramid(semantics, 19).region_edge_taps(size)
+    assert 0 < edge.numel() < 0.5 * 2 * size[0] * size[1]  # the region path is taken
+
+    def modulation_and_gradients(limit):
+        monkeypatch.setattr(spade_module, "EDGE_SHARE_LIMIT", limit)
+        spade.zero_grad()
+        gamma, beta = spade.modulation(LabelPyramid(semantics, 19), size)
+        (gamma * x + beta * x.square()).sum().backward()
+        return gamma.detach(), beta.detach(), {n: p.grad.clone() for n, p in spade.named_parameters()}
+
+    regions, plain = modulation_and_gradients(0.5), modulation_and_gradients(0.0)
+    for ours, theirs in zip(regions[:2], plain[:2]):
+        assert ours.shape == theirs.shape == (2, 16, *size)
+        assert (ours - theirs).abs().max() <= 1e-5 * theirs.abs().max()
+    for name, gradient in plain[2].items():
+        assert (regions[2][name] - gradient).abs().max() <= 1e-5 * gradient.abs().max(), name
+    assert not torch.equal(regions[0], plain[0])  # two computations, not one
+
+
+def test_instance_edges_or_random_ids_keep_the_convolutions(monkeypatch):
+    calls = []
+    spade = SPADE("spadesyncbatch3x3", 8, 20)
+    monkeypatch.setattr(spade.mlp_gamma, "forward", lambda hidden: calls.append("conv") or hidden[:, :8])
+    ids = torch.from_numpy(face_label_maps(1, 32, 32)).long()
+    with_edges = torch.cat((one_hot(ids, 19), torch.zeros(1, 1, 32, 32)), dim=1)
+    spade.modulation(LabelPyramid(with_edges, 19), (32, 32))
+    random_ids = torch.randint(0, 20, (1, 32, 32))
+    spade.modulation(LabelPyramid(one_hot(random_ids, 20), 20), (32, 32))
+    assert calls == ["conv", "conv"]
