@@ -68,9 +68,25 @@ class CLADE(nn.Module):
             self.inst_conv = nn.Conv2d(1, 1, kernel_size=1)
 
     def forward(self, x, labels: LabelPyramid, input_dist=None):
-        normalized = self.param_free_norm(x)
-        out = self.class_specified_affine(normalized, labels.class_index(x.shape[2:]), input_dist)
+        classes = labels.class_index(x.shape[2:])
+        if self._uses_running_statistics() and input_dist is None:
+            out = self._normalized_and_modulated(x, classes)
+        else:
+            out = self.class_specified_affine(self.param_free_norm(x), classes, input_dist)
         if not self.no_instance:
             edges = labels.at(x.shape[2:])[:, -1:]
             out = torch.cat((out, self.inst_conv(edges)), dim=1)
         return out
+
+    def _uses_running_statistics(self) -> bool:
+        norm = self.param_free_norm
+        return isinstance(norm, nn.modules.batchnorm._BatchNorm) and not self.training and norm.track_running_stats
+
+    def _normalized_and_modulated(self, x, classes):
+        """Batch norm with running statistics then the class affine, as one per-class affine: one pass over ``x``."""
+        norm, affine = self.param_free_norm, self.class_specified_affine
+        inverse_std = torch.rsqrt(norm.running_var + norm.eps)
+        scale = affine.weight * inverse_std
+        shift = affine.bias - norm.running_mean * scale
+        return torch.addcmul(F.embedding(classes, shift).permute(0, 3, 1, 2), x,
+                             F.embedding(classes, scale).permute(0, 3, 1, 2))

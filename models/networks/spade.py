@@ -56,9 +56,12 @@ class SPADE(nn.Module):
                      for conv in (self.mlp_gamma, self.mlp_beta))
 
     def _by_regions(self, labels: LabelPyramid, size) -> bool:
-        """Whether the region shortcut applies: one-hot semantics, 3×3 kernels, eager mode, and few edge pixels."""
+        """Whether the region shortcut applies: one-hot semantics, 3×3 kernels, eager mode on the CPU, few edge pixels.
+
+        GPUs keep the plain convolutions: the shortcut has not been timed on one yet.
+        """
         if (labels.semantics.size(1) != labels.classes or self.mlp_gamma.kernel_size != (3, 3)
-                or torch.compiler.is_compiling()):
+                or labels.semantics.device.type != "cpu" or torch.compiler.is_compiling()):
             return False
         edge, _ = labels.region_edge_taps(size)
         return edge.numel() <= EDGE_SHARE_LIMIT * labels.semantics.size(0) * size[0] * size[1]

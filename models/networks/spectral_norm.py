@@ -48,8 +48,16 @@ class SpectralNormConv2d(nn.Conv2d):
         v = v.clone(memory_format=torch.contiguous_format)
         return torch.dot(u, torch.mv(matrix, v))
 
+    def _frozen_sigma(self) -> torch.Tensor:
+        """Sigma for inference, kept while the weight and the power-iteration vectors stay unchanged."""
+        key = (self.weight_orig._version, self.weight_u._version, self.weight_v._version, self.weight_orig.data_ptr(),
+               self.weight_orig.device)
+        if getattr(self, "_kept_sigma", (None, None))[0] != key:
+            self._kept_sigma = (key, self._sigma())
+        return self._kept_sigma[1]
+
     def forward(self, x):
-        sigma = self._sigma()
+        sigma = self._sigma() if self.training or torch.is_grad_enabled() else self._frozen_sigma()
         out_pixels = x.size(0) * (x.size(2) // self.stride[0]) * (x.size(3) // self.stride[1])
         if self.weight_orig.numel() <= self.out_channels * out_pixels:
             return self._conv_forward(x, self.weight_orig / sigma, self.bias)
