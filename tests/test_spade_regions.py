@@ -20,15 +20,19 @@ def one_hot(ids: torch.Tensor, classes: int) -> torch.Tensor:
 def test_pixels_near_edges_are_those_whose_5x5_window_is_mixed_or_leaves_the_picture():
     ids = torch.zeros(1, 10, 12, dtype=torch.long)
     ids[:, :, 7:] = 3  # a vertical edge between columns 6 and 7
-    edge, taps = LabelPyramid(one_hot(ids, 4), 4).region_edge_taps((10, 12))
+    taps = LabelPyramid(one_hot(ids, 4), 4).region_edge_taps((10, 12))
     inside = torch.zeros(10, 12, dtype=torch.bool)
     inside[2:8, 2:5] = True  # class 0: columns up to 4 see no class 3 within 2 pixels
     inside[2:8, 9:10] = True  # class 3: column 9 only (columns 10, 11 are too near the border)
-    assert sorted(edge.tolist()) == torch.nonzero(~inside.flatten()).flatten().tolist()
-    source, valid = taps[0]  # the up-left neighbour
-    assert source[0].item() == 0 and not valid[0]  # pixel (0, 0): its neighbour lies outside, clamped to (0, 0)
-    row, column = divmod(edge[-1].item(), 12)
-    assert source[-1].item() == max(row - 1, 0) * 12 + max(column - 1, 0)
+    assert taps.edge.tolist() == torch.nonzero(~inside.flatten()).flatten().tolist()
+    neighbours = taps.neighbours.view(-1, 9)
+    first = taps.edge.tolist().index(2 * 12 + 5)  # pixel (2, 5): all its neighbours inside
+    assert neighbours[first].tolist() == [r * 12 + c for r in (1, 2, 3) for c in (4, 5, 6)]
+    # pixel (0, 0) is the first edge pixel: five of its neighbours lie outside, clamped into the picture
+    assert sorted(taps.outside[1][taps.outside[0] == 0].tolist()) == [0, 1, 2, 3, 6]
+    assert neighbours[0].tolist() == [0, 0, 1, 0, 0, 1, 12, 12, 13]
+    # rows 0 and 9 and columns 0 and 11 have three neighbours outside each, the four corners two more
+    assert len(taps.outside[0]) == 2 * 12 * 3 + 2 * 8 * 3 + 4 * 2
 
 
 @pytest.mark.parametrize("size", [(128, 128), (96, 128)])
@@ -40,7 +44,7 @@ def test_region_modulation_equals_the_convolutions_with_their_gradients(size, mo
     for parameter in spade.parameters():
         torch.nn.init.normal_(parameter, std=0.2)
     x = torch.randn(2, 16, *size)
-    edge, _ = LabelPyramid(semantics, 19).region_edge_taps(size)
+    edge = LabelPyramid(semantics, 19).region_edge_taps(size).edge
     assert 0 < edge.numel() < 0.5 * 2 * size[0] * size[1]  # the region path is taken
 
     def modulation_and_gradients(limit):

@@ -5,8 +5,24 @@ several norms share a resolution (three per residual block). A ``LabelPyramid`` 
 start of the forward pass keeps each resized map, its per-class masks and the list of classes
 present, so the work is done once per resolution instead of once per layer.
 """
+from typing import NamedTuple
+
 import torch
 import torch.nn.functional as F
+
+
+class EdgeTaps(NamedTuple):
+    """Pixels near a region edge and their 3×3 neighbourhoods, as flat indices into [B·h·w].
+
+    Attributes:
+        edge: the pixels near an edge [n].
+        neighbours: each one's nine neighbours, row-major over the window [n·9], clamped into the picture.
+        outside: (pixel, neighbour) positions [k], [k] of the neighbours that lie outside the picture.
+    """
+
+    edge: torch.Tensor
+    neighbours: torch.Tensor
+    outside: tuple[torch.Tensor, torch.Tensor]
 
 
 class LabelPyramid:
@@ -25,7 +41,7 @@ class LabelPyramid:
         self._present: dict[tuple[int, int], list[int]] = {}
         self._present_masks: dict[tuple[int, int], tuple[list[int], torch.Tensor]] = {}
         self._class_index: dict[tuple[int, int], torch.Tensor] = {}
-        self._edge_taps: dict[tuple[int, int], tuple[torch.Tensor, list]] = {}
+        self._edge_taps: dict[tuple[int, int], EdgeTaps] = {}
 
     def at(self, size) -> torch.Tensor:
         """The semantic map resized to ``size`` (h, w) with nearest-neighbour sampling."""
@@ -55,34 +71,15 @@ class LabelPyramid:
                 self._class_index[size] = F.interpolate(index, size=size, mode="nearest").squeeze(1).long()
         return self._class_index[size]
 
-    def region_edge_taps(self, size) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
-        """Pixels near a region edge at ``size`` and, for each of their 3×3 neighbours, where it lies.
+    def region_edge_taps(self, size) -> "EdgeTaps":
+        """The pixels near a region edge at ``size`` and where their 3×3 neighbours lie.
 
         A pixel is inside a region when the 5×5 window around it holds one class and lies inside
-        the picture; every other pixel is near an edge. Returns the edge pixels' flat indices
-        into [B·h·w] and, per neighbour offset (row-major over the 3×3 window), the neighbours'
-        flat indices (clamped into the picture) and whether each lies inside the picture.
+        the picture; every other pixel is near an edge.
         """
         size = tuple(int(s) for s in size)
         if size not in self._edge_taps:
-            classes = self.class_index(size).unsqueeze(1).to(torch.float32)
-            highest = F.max_pool2d(classes, 5, stride=1, padding=2)
-            lowest = -F.max_pool2d(-classes, 5, stride=1, padding=2)
-            inside = highest == lowest
-            inside[..., :2, :] = False
-            inside[..., -2:, :] = False
-            inside[..., :, :2] = False
-            inside[..., :, -2:] = False
-            edge = torch.nonzero(~inside.flatten()).flatten()
-            h, w = size
-            image, row, column = edge // (h * w), edge % (h * w) // w, edge % w
-            taps = []
-            for dy in (-1, 0, 1):
-                for dx in (-1, 0, 1):
-                    y, x = row + dy, column + dx
-                    valid = (y >= 0) & (y < h) & (x >= 0) & (x < w)
-                    taps.append((image * h * w + y.clamp(0, h - 1) * w + x.clamp(0, w - 1), valid))
-            self._edge_taps[size] = (edge, taps)
+            self._edge_taps[size] = _edge_taps(self.class_index(size), size)
         return self._edge_taps[size]
 
     def present_masks(self, size) -> tuple[list[int], torch.Tensor]:
@@ -105,3 +102,20 @@ class LabelPyramid:
 def label_classes(opt) -> int:
     """Channels of the one-hot class map: ``--label_nc`` plus the dontcare class (the instance edges excluded)."""
     return opt.label_nc + (1 if opt.contain_dontcare_label else 0)
+
+
+def _edge_taps(class_index: torch.Tensor, size: tuple[int, int]) -> EdgeTaps:
+    classes = class_index.unsqueeze(1).to(torch.float32)
+    inside = F.max_pool2d(classes, 5, stride=1, padding=2) == -F.max_pool2d(-classes, 5, stride=1, padding=2)
+    inside[..., :2, :] = False
+    inside[..., -2:, :] = False
+    inside[..., :, :2] = False
+    inside[..., :, -2:] = False
+    edge = torch.nonzero(~inside.flatten()).flatten()
+    h, w = size
+    offsets = torch.arange(-1, 2, device=edge.device)
+    rows = (edge % (h * w) // w).unsqueeze(1) + offsets.repeat_interleave(3)
+    columns = (edge % w).unsqueeze(1) + offsets.repeat(3)
+    outside = (rows < 0) | (rows >= h) | (columns < 0) | (columns >= w)
+    neighbours = (edge // (h * w) * (h * w)).unsqueeze(1) + rows.clamp(0, h - 1) * w + columns.clamp(0, w - 1)
+    return EdgeTaps(edge, neighbours.flatten(), tuple(torch.nonzero(outside).t()))

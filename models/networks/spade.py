@@ -45,14 +45,14 @@ class SPADE(nn.Module):
         hidden = self.mlp_shared(labels.at(size))
         if not self._by_regions(labels, size):
             return self.mlp_gamma(hidden), self.mlp_beta(hidden)
-        edge, taps = labels.region_edge_taps(size)
-        flat_hidden = hidden.permute(0, 2, 3, 1).reshape(-1, hidden.size(1))
-        patches = torch.cat([flat_hidden.index_select(0, source) * valid.unsqueeze(1).to(hidden.dtype)
-                             for source, valid in taps], dim=1)
+        taps = labels.region_edge_taps(size)
+        channels = hidden.size(1)
+        patches = hidden.permute(0, 2, 3, 1).reshape(-1, channels).index_select(0, taps.neighbours)
+        patches = patches.view(-1, 9, channels).index_put_(taps.outside, patches.new_zeros(())).view(-1, 9 * channels)
         shared = self.mlp_shared[0]
         class_hidden = F.relu(shared.weight.sum(dim=(2, 3)).t() + shared.bias)
         classes = labels.class_index(size)
-        return tuple(self._by_class_and_at_edges(conv, class_hidden, classes, edge, patches)
+        return tuple(self._by_class_and_at_edges(conv, class_hidden, classes, taps.edge, patches)
                      for conv in (self.mlp_gamma, self.mlp_beta))
 
     def _by_regions(self, labels: LabelPyramid, size) -> bool:
@@ -63,8 +63,7 @@ class SPADE(nn.Module):
         if (labels.semantics.size(1) != labels.classes or self.mlp_gamma.kernel_size != (3, 3)
                 or labels.semantics.device.type != "cpu" or torch.compiler.is_compiling()):
             return False
-        edge, _ = labels.region_edge_taps(size)
-        return edge.numel() <= EDGE_SHARE_LIMIT * labels.semantics.size(0) * size[0] * size[1]
+        return labels.region_edge_taps(size).edge.numel() <= EDGE_SHARE_LIMIT * labels.semantics.size(0) * size[0] * size[1]
 
     @staticmethod
     def _by_class_and_at_edges(conv: nn.Conv2d, class_hidden, classes, edge, patches) -> torch.Tensor:
@@ -73,5 +72,5 @@ class SPADE(nn.Module):
         at_edges = patches @ conv.weight.permute(0, 2, 3, 1).reshape(conv.out_channels, -1).t() + conv.bias
         b, h, w = classes.shape
         values = F.embedding(classes, per_class).view(b * h * w, -1)
-        values = values.index_put((edge,), at_edges.to(values.dtype))
+        values.index_put_((edge,), at_edges.to(values.dtype))
         return values.view(b, h, w, -1).permute(0, 3, 1, 2)
