@@ -3,6 +3,7 @@
     python scripts/benchmark.py --preset celebamaskhq-clade
     python scripts/benchmark.py --preset toy-spade --repeats 5 --json toy.json
     python scripts/benchmark.py --preset celebamaskhq-clade -- --batchSize 4 --use_amp   # any train.py flags
+    python scripts/benchmark.py --preset celebamaskhq-spade --peak_tflops 989 -- --batchSize 16 --use_amp --amp_dtype bf16
     python scripts/benchmark.py --preset toy-clade --reference ../CLADE --rounds 3 --whole_run_epochs 20
 
 With ``--reference DIR`` (a checkout of github.com/tzt101/CLADE; ``scripts/reference_code.py``
@@ -11,6 +12,8 @@ both whole ``train.py`` runs on 16 demo images, are timed beside ours in fresh p
 alternating which goes first, and the table gives ours/reference ratios of the medians. The
 preset's flags go to both; flags after ``--`` to ours only (e.g. ``-- --use_amp``).
 
+The floating-point operations of one iteration are counted with ``torch.utils.flop_counter``
+(convolutions and matrix products); with ``--peak_tflops`` the table adds model FLOP utilisation.
 One training iteration is a G step plus a D step (the D step includes a no-grad G forward), on
 synthetic batches of the configured size, so data loading is excluded (as in the reference's
 figures). Warm-up iterations are dropped; each repeat times
@@ -54,6 +57,14 @@ PRESETS = {
 }
 
 
+def preset_flags(args) -> list[str]:
+    """The preset's flags, with ``--batch`` in place of its batch size."""
+    flags = list(PRESETS[args.preset])
+    if args.batch:
+        flags[flags.index("--batchSize") + 1] = str(args.batch)
+    return flags
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--preset", choices=sorted(PRESETS), default="toy-clade", help="named configuration")
@@ -62,8 +73,12 @@ def parse_args(argv=None):
     parser.add_argument("--repeats", type=int, default=3, help="timed repeats (median, min, max over them)")
     parser.add_argument("--skip_inference", action="store_true", help="time training only")
     parser.add_argument("--json", type=str, default="", help="also write the figures to this JSON file")
+    parser.add_argument("--peak_tflops", type=float, default=0.0,
+                        help="the device's peak TFLOP/s at the precision used (e.g. 989 for an H100/H200 in bf16, "
+                             "dense): also report model FLOP utilisation")
     parser.add_argument("--reference", type=str, default="",
                         help="a checkout of the reference code: time it beside ours, alternating")
+    parser.add_argument("--batch", type=int, default=0, help="batch size for both codes instead of the preset's")
     parser.add_argument("--rounds", type=int, default=3, help="with --reference: alternating rounds")
     parser.add_argument("--whole_run_epochs", type=int, default=0,
                         help="with --reference: also time both whole train.py runs of this many epochs")
@@ -117,7 +132,7 @@ def summary(seconds: list[float], batch_size: int) -> dict:
 
 
 def run(args) -> dict:
-    flags = [*PRESETS[args.preset], *args.flags]
+    flags = [*preset_flags(args), *args.flags]
     if "--gpu_ids" not in flags:
         flags += ["--gpu_ids", "0" if torch.cuda.is_available() else "-1"]
     opt = TrainOptions().parse([*flags, "--name", "benchmark", "--checkpoints_dir", "/nonexistent"])
@@ -135,14 +150,30 @@ def run(args) -> dict:
     results = {"preset": args.preset, "flags": flags, "device": device_name(opt),
                "torch": torch.__version__, "threads": torch.get_num_threads(),
                "training": summary(time_repeats(training_step, opt, args, "training"), opt.batchSize)}
+    add_flop_rate(results["training"], training_step, args.peak_tflops)
     if not args.skip_inference:
         model.eval()
         results["inference"] = summary(time_repeats(lambda: model.inference(batch), opt, args, "inference"),
                                        opt.batchSize)
+        add_flop_rate(results["inference"], lambda: model.inference(batch), args.peak_tflops)
     results["peak_memory_gib"] = {"cpu_rss": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2 ** 20}
     if opt.device.startswith("cuda"):
         results["peak_memory_gib"]["cuda_max_allocated"] = torch.cuda.max_memory_allocated() / 2 ** 30
     return results
+
+
+def add_flop_rate(figures: dict, work, peak_tflops: float) -> None:
+    """Count the floating-point operations of one ``work()`` (convolutions and matrix products, as
+    ``torch.utils.flop_counter`` counts them) and add the rate they were done at, and the model FLOP
+    utilisation when the device's peak is given."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        work()
+    figures["gflop_per_iteration"] = counter.get_total_flops() / 1e9
+    figures["tflop_per_second"] = counter.get_total_flops() / figures["seconds_per_iteration"]["median"] / 1e12
+    if peak_tflops:
+        figures["model_flop_utilisation"] = figures["tflop_per_second"] / peak_tflops
 
 
 def device_name(opt) -> str:
@@ -153,14 +184,18 @@ def device_name(opt) -> str:
 
 def print_table(results: dict) -> None:
     print(f"{results['preset']} on {results['device']} (torch {results['torch']})")
-    print(f"{'phase':<10} {'s/it median':>12} {'min':>8} {'max':>8} {'it/s':>8} {'img/s':>8}")
+    print(f"{'phase':<10} {'s/it median':>12} {'min':>8} {'max':>8} {'it/s':>8} {'img/s':>8} {'GFLOP/it':>9} "
+          f"{'TFLOP/s':>8} {'MFU':>6}")
     for phase in ("training", "inference"):
         if phase not in results:
             continue
         figures = results[phase]
         seconds = figures["seconds_per_iteration"]
+        utilisation = figures.get("model_flop_utilisation")
         print(f"{phase:<10} {seconds['median']:>12.4f} {seconds['min']:>8.4f} {seconds['max']:>8.4f} "
-              f"{figures['iterations_per_second']:>8.2f} {figures['images_per_second']:>8.2f}")
+              f"{figures['iterations_per_second']:>8.2f} {figures['images_per_second']:>8.2f} "
+              f"{figures['gflop_per_iteration']:>9.1f} {figures['tflop_per_second']:>8.3f} "
+              f"{f'{utilisation:.1%}' if utilisation is not None else '-':>6}")
     memory = ", ".join(f"{k} {v:.2f} GiB" for k, v in results["peak_memory_gib"].items())
     print(f"peak memory: {memory}")
 
@@ -169,7 +204,7 @@ def side_by_side(args) -> dict:
     """Ours and the reference in fresh processes, alternating: {work: {"ours": [...], "reference": [...]}}."""
     work = Path(tempfile.mkdtemp(prefix="benchmark_"))
     device = ["--gpu_ids", "0" if torch.cuda.is_available() else "-1"]
-    shared = [*PRESETS[args.preset], *device, "--checkpoints_dir", str(work / "checkpoints")]
+    shared = [*preset_flags(args), *device, "--checkpoints_dir", str(work / "checkpoints")]
     data = demo_data(work, shared)  # the reference's custom mode asks for folders even to time a step
     figures = {}
     for round_index in tqdm(range(args.rounds), desc="side by side", unit="round"):
@@ -200,7 +235,7 @@ def step_seconds(side: str, args, reference_flags: list[str], output: Path) -> d
               "--json", str(output)]
     if side == "reference":
         labels = output.with_suffix(".labels.npy")
-        opt = TrainOptions().parse([*PRESETS[args.preset], "--gpu_ids", "-1", "--name", "labels",
+        opt = TrainOptions().parse([*preset_flags(args), "--gpu_ids", "-1", "--name", "labels",
                                     "--checkpoints_dir", "/nonexistent"])
         np.save(labels, synthetic_batch(opt)["label"].squeeze(1).numpy().astype(np.uint8))
         subprocess.run([*side_command(side, args, "step"), *timing, "--labels", str(labels), *reference_flags,
@@ -208,7 +243,8 @@ def step_seconds(side: str, args, reference_flags: list[str], output: Path) -> d
         figures = json.loads(output.read_text())
         return {"training step": figures["training"][0], "inference": figures["inference"][0],
                 "peak RSS (GiB)": figures["peak_rss_gib"]}
-    subprocess.run([*side_command(side, args, "step"), "--preset", args.preset, *timing, "--", *args.flags],
+    batch = ["--batch", str(args.batch)] if args.batch else []
+    subprocess.run([*side_command(side, args, "step"), "--preset", args.preset, *batch, *timing, "--", *args.flags],
                    check=True, capture_output=True)
     figures = json.loads(output.read_text())
     return {"training step": figures["training"]["seconds_per_iteration"]["median"],
@@ -239,7 +275,7 @@ def print_side_by_side(figures: dict, args) -> None:
 @exits_on_user_error
 def main(argv=None):
     args = parse_args(argv)
-    if args.reference and "sean" in PRESETS[args.preset]:
+    if args.reference and "sean" in preset_flags(args):
         raise UserError(f"--reference runs CLADE's code, which has no SEAN; time --preset {args.preset} without "
                         f"--reference (README: SEAN, memory and speed, for figures of SEAN's own code).")
     if args.reference:

@@ -1,19 +1,27 @@
 """scripts/benchmark.py runs a configuration and reports its figures (speed goals live in the benchmark itself)."""
 import json
 
+import pytest
+
 from conftest import run_script
 
 
 def test_benchmark_writes_figures(tmp_path):
     out = tmp_path / "figures.json"
     result = run_script("scripts/benchmark.py", "--preset", "toy-clade", "--iterations", "1", "--warmup", "1",
-                        "--repeats", "2", "--json", out, "--", "--ngf", "8", "--ndf", "8", "--batchSize", "2")
+                        "--repeats", "2", "--json", out, "--batch", "2", "--peak_tflops", "0.5", "--", "--ngf", "8",
+                        "--ndf", "8")
     assert result.returncode == 0, result.stderr
     figures = json.loads(out.read_text())
-    assert figures["flags"][-8:] == ["--ngf", "8", "--ndf", "8", "--batchSize", "2", "--gpu_ids", "-1"]
+    assert figures["flags"][-8:] == ["--batchSize", "2", "--ngf", "8", "--ndf", "8", "--gpu_ids", "-1"]
     for phase in ("training", "inference"):
         seconds = figures[phase]["seconds_per_iteration"]
         assert 0 < seconds["min"] <= seconds["median"] <= seconds["max"]
         assert abs(figures[phase]["images_per_second"] - 2 / seconds["median"]) < 1e-6
+        rate = figures[phase]["gflop_per_iteration"] / seconds["median"] / 1000
+        assert figures[phase]["tflop_per_second"] == pytest.approx(rate)
+        assert figures[phase]["model_flop_utilisation"] == pytest.approx(rate / 0.5)
+    # a G step, a D step and the D step's own G forward: more than three generator forwards
+    assert figures["training"]["gflop_per_iteration"] > 3 * figures["inference"]["gflop_per_iteration"] > 0
     assert figures["peak_memory_gib"]["cpu_rss"] > 0.1
     assert result.stdout.strip().splitlines()[-1].startswith("benchmark toy-clade: ")

@@ -9,7 +9,7 @@ from models.pix2pix_model import Pix2PixModel
 from models.trainer import Pix2PixTrainer
 from options.train_options import TrainOptions
 
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.append(str(REPO / "scripts"))  # after the repository: scripts/editor.py must not hide the editor package
 from benchmark import synthetic_batch  # noqa: E402
 
 FLAGS = ["--gpu_ids", "-1", "--dataset_mode", "custom", "--label_nc", "19", "--no_instance", "--ngf", "8", "--ndf",

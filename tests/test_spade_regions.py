@@ -9,7 +9,7 @@ from conftest import REPO
 from models.networks.label_pyramid import LabelPyramid
 from models.networks.spade import SPADE
 
-sys.path.insert(0, str(REPO / "scripts"))
+sys.path.append(str(REPO / "scripts"))  # after the repository: scripts/editor.py must not hide the editor package
 from make_demo_dataset import face_label_maps  # noqa: E402
 
 
