@@ -2,8 +2,9 @@
 
 Every conditional norm of a generator resizes the same label map to its own resolution, and
 several norms share a resolution (three per residual block). A ``LabelPyramid`` built at the
-start of the forward pass keeps each resized map, its per-class masks and the list of classes
-present, so the work is done once per resolution instead of once per layer.
+start of the forward pass keeps each resized map, its class-index map, its per-class masks, the
+list of classes present and the pixels near region edges, so the work is done once per resolution
+instead of once per layer.
 """
 from typing import NamedTuple
 
@@ -105,6 +106,8 @@ def label_classes(opt) -> int:
 
 
 def _edge_taps(class_index: torch.Tensor, size: tuple[int, int]) -> EdgeTaps:
+    """The ``EdgeTaps`` of a class-index map [B, h, w]: a pixel is inside a region when its 5×5 window is 2 pixels
+    from every border and its highest and lowest class agree."""
     classes = class_index.unsqueeze(1).to(torch.float32)
     inside = F.max_pool2d(classes, 5, stride=1, padding=2) == -F.max_pool2d(-classes, 5, stride=1, padding=2)
     inside[..., :2, :] = False

@@ -63,7 +63,8 @@ class SPADE(nn.Module):
         if (labels.semantics.size(1) != labels.classes or self.mlp_gamma.kernel_size != (3, 3)
                 or labels.semantics.device.type != "cpu" or torch.compiler.is_compiling()):
             return False
-        return labels.region_edge_taps(size).edge.numel() <= EDGE_SHARE_LIMIT * labels.semantics.size(0) * size[0] * size[1]
+        pixels = labels.semantics.size(0) * size[0] * size[1]
+        return labels.region_edge_taps(size).edge.numel() <= EDGE_SHARE_LIMIT * pixels
 
     @staticmethod
     def _by_class_and_at_edges(conv: nn.Conv2d, class_hidden, classes, edge, patches) -> torch.Tensor:
