@@ -64,12 +64,34 @@ def test_region_modulation_equals_the_convolutions_with_their_gradients(size, mo
 
 
 def test_instance_edges_or_random_ids_keep_the_convolutions(monkeypatch):
-    calls = []
+    convolutions = []
+    plain_conv2d = torch.nn.functional.conv2d
+    monkeypatch.setattr(torch.nn.functional, "conv2d", lambda *a, **k: convolutions.append(1) or plain_conv2d(*a, **k))
     spade = SPADE("spadesyncbatch3x3", 8, 20)
-    monkeypatch.setattr(spade.mlp_gamma, "forward", lambda hidden: calls.append("conv") or hidden[:, :8])
-    ids = torch.from_numpy(face_label_maps(1, 32, 32)).long()
-    with_edges = torch.cat((one_hot(ids, 19), torch.zeros(1, 1, 32, 32)), dim=1)
-    spade.modulation(LabelPyramid(with_edges, 19), (32, 32))
-    random_ids = torch.randint(0, 20, (1, 32, 32))
-    spade.modulation(LabelPyramid(one_hot(random_ids, 20), 20), (32, 32))
-    assert calls == ["conv", "conv"]
+    ids = torch.from_numpy(face_label_maps(1, 128, 128)).long()
+    spade.modulation(LabelPyramid(one_hot(ids, 20), 20), (128, 128))
+    assert len(convolutions) == 1  # the shortcut: only mlp_shared convolves
+    with_edges = torch.cat((one_hot(ids, 19), torch.zeros(1, 1, 128, 128)), dim=1)
+    spade.modulation(LabelPyramid(with_edges, 19), (128, 128))
+    random_ids = torch.randint(0, 20, (1, 128, 128))
+    spade.modulation(LabelPyramid(one_hot(random_ids, 20), 20), (128, 128))
+    assert len(convolutions) == 1 + 3 + 3
+
+
+@pytest.mark.parametrize("size", [(128, 128), (32, 32)])  # the region shortcut, and the plain convolutions
+def test_batch_norm_folded_into_the_modulation_at_inference_equals_norm_then_modulation(size):
+    torch.manual_seed(0)
+    semantics = one_hot(torch.from_numpy(face_label_maps(2, 128, 128, seed=5)).long(), 19)
+    spade = SPADE("spadesyncbatch3x3", 16, 19)
+    for parameter in spade.parameters():
+        torch.nn.init.normal_(parameter, std=0.2)
+    for _ in range(3):  # running statistics away from (0, 1)
+        spade(torch.randn(2, 16, *size) * 2 + 1, LabelPyramid(semantics, 19))
+    spade.eval()
+    x = torch.randn(2, 16, *size) * 2 + 1
+    with torch.no_grad():
+        folded = spade(x, LabelPyramid(semantics, 19))
+        gamma, beta = spade.modulation(LabelPyramid(semantics, 19), size)
+        separate = spade.param_free_norm(x) * (1 + gamma) + beta
+    assert (folded - separate).abs().max() <= 1e-6 * separate.abs().max()
+    assert spade.param_free_norm.running_var.sub(1).abs().max() > 0.5

@@ -30,21 +30,47 @@ class SPADE(nn.Module):
         self.mlp_beta = nn.Conv2d(HIDDEN_CHANNELS, norm_nc, kernel, padding=padding)
 
     def forward(self, x, labels: LabelPyramid, input_dist=None):
+        if self._uses_running_statistics():
+            scale, shift = self._modulation(labels, x.shape[2:], *self._folded_with_norm())
+            return torch.addcmul(shift, x, scale)
         normalized = self.param_free_norm(x)
         gamma, beta = self.modulation(labels, x.shape[2:])
         return torch.addcmul(beta, normalized, 1 + gamma)
 
     def modulation(self, labels: LabelPyramid, size) -> tuple[torch.Tensor, torch.Tensor]:
-        """The scale and shift (gamma, beta) predicted from the semantic map at ``size``.
+        """The scale and shift (gamma, beta) predicted from the semantic map at ``size``."""
+        return self._modulation(labels, size, (self.mlp_gamma.weight, self.mlp_gamma.bias),
+                                (self.mlp_beta.weight, self.mlp_beta.bias))
+
+    def _uses_running_statistics(self) -> bool:
+        norm = self.param_free_norm
+        return isinstance(norm, nn.modules.batchnorm._BatchNorm) and not self.training and norm.track_running_stats
+
+    def _folded_with_norm(self):
+        """Weights and biases whose two convolutions give ``(1 + gamma) / std`` and ``beta - mean (1 + gamma) / std``.
+
+        With batch norm's running statistics, ``(x - mean) / std · (1 + gamma) + beta`` is then one
+        multiply-add on ``x``: the norm's pass and the ``1 +`` pass are folded into the weights.
+        """
+        norm = self.param_free_norm
+        inverse_std = torch.rsqrt(norm.running_var + norm.eps)
+        (w_gamma, b_gamma), (w_beta, b_beta) = ((c.weight, c.bias) for c in (self.mlp_gamma, self.mlp_beta))
+        w_scale, b_scale = w_gamma * inverse_std.view(-1, 1, 1, 1), (1 + b_gamma) * inverse_std
+        mean = norm.running_mean
+        return (w_scale, b_scale), (w_beta - w_scale * mean.view(-1, 1, 1, 1), b_beta - b_scale * mean)
+
+    def _modulation(self, labels: LabelPyramid, size, gamma_conv, beta_conv) -> tuple[torch.Tensor, torch.Tensor]:
+        """``conv(hidden)`` for two (weight, bias) pairs, where ``hidden = mlp_shared(semantic map at size)``.
 
         Inside a region (the 5×5 window around a pixel holds one class) both convolutions see
-        the same one-hot input wherever they look, so gamma and beta there are one vector per
+        the same one-hot input wherever they look, so their outputs there are one vector per
         class. Those vectors are computed once, and the convolutions only at the pixels near
         region edges: the same sums, in another order (docs/speed.md).
         """
         hidden = self.mlp_shared(labels.at(size))
         if not self._by_regions(labels, size):
-            return self.mlp_gamma(hidden), self.mlp_beta(hidden)
+            padding = self.mlp_gamma.padding
+            return tuple(F.conv2d(hidden, weight, bias, padding=padding) for weight, bias in (gamma_conv, beta_conv))
         taps = labels.region_edge_taps(size)
         channels = hidden.size(1)
         patches = hidden.permute(0, 2, 3, 1).reshape(-1, channels).index_select(0, taps.neighbours)
@@ -52,8 +78,8 @@ class SPADE(nn.Module):
         shared = self.mlp_shared[0]
         class_hidden = F.relu(shared.weight.sum(dim=(2, 3)).t() + shared.bias)
         classes = labels.class_index(size)
-        return tuple(self._by_class_and_at_edges(conv, class_hidden, classes, taps.edge, patches)
-                     for conv in (self.mlp_gamma, self.mlp_beta))
+        return tuple(_by_class_and_at_edges(weight, bias, class_hidden, classes, taps.edge, patches)
+                     for weight, bias in (gamma_conv, beta_conv))
 
     def _by_regions(self, labels: LabelPyramid, size) -> bool:
         """Whether the region shortcut applies: one-hot semantics, 3×3 kernels, eager mode on the CPU, few edge pixels.
@@ -66,12 +92,12 @@ class SPADE(nn.Module):
         pixels = labels.semantics.size(0) * size[0] * size[1]
         return labels.region_edge_taps(size).edge.numel() <= EDGE_SHARE_LIMIT * pixels
 
-    @staticmethod
-    def _by_class_and_at_edges(conv: nn.Conv2d, class_hidden, classes, edge, patches) -> torch.Tensor:
-        """``conv(hidden)`` [B, C, h, w]: the class's vector inside regions, the 3×3 product at edge pixels."""
-        per_class = class_hidden @ conv.weight.sum(dim=(2, 3)).t() + conv.bias
-        at_edges = patches @ conv.weight.permute(0, 2, 3, 1).reshape(conv.out_channels, -1).t() + conv.bias
-        b, h, w = classes.shape
-        values = F.embedding(classes, per_class).view(b * h * w, -1)
-        values.index_put_((edge,), at_edges.to(values.dtype))
-        return values.view(b, h, w, -1).permute(0, 3, 1, 2)
+
+def _by_class_and_at_edges(weight, bias, class_hidden, classes, edge, patches) -> torch.Tensor:
+    """A 3×3 convolution of ``hidden`` [B, C, h, w]: the class's vector inside regions, the product at edge pixels."""
+    per_class = class_hidden @ weight.sum(dim=(2, 3)).t() + bias
+    at_edges = patches @ weight.permute(0, 2, 3, 1).reshape(weight.size(0), -1).t() + bias
+    b, h, w = classes.shape
+    values = F.embedding(classes, per_class).view(b * h * w, -1)
+    values.index_put_((edge,), at_edges.to(values.dtype))
+    return values.view(b, h, w, -1).permute(0, 3, 1, 2)
