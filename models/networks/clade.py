@@ -8,7 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.networks.label_pyramid import LabelPyramid
-from models.networks.normalization import parameter_free_norm, parse_spade_config
+from models.networks.normalization import parameter_free_norm, parse_spade_config, uses_running_statistics
 
 
 class ClassAffine(nn.Module):
@@ -69,7 +69,7 @@ class CLADE(nn.Module):
 
     def forward(self, x, labels: LabelPyramid, input_dist=None):
         classes = labels.class_index(x.shape[2:])
-        if self._uses_running_statistics() and input_dist is None:
+        if uses_running_statistics(self.param_free_norm) and input_dist is None:
             out = self._normalized_and_modulated(x, classes)
         else:
             out = self.class_specified_affine(self.param_free_norm(x), classes, input_dist)
@@ -77,10 +77,6 @@ class CLADE(nn.Module):
             edges = labels.at(x.shape[2:])[:, -1:]
             out = torch.cat((out, self.inst_conv(edges)), dim=1)
         return out
-
-    def _uses_running_statistics(self) -> bool:
-        norm = self.param_free_norm
-        return isinstance(norm, nn.modules.batchnorm._BatchNorm) and not self.training and norm.track_running_stats
 
     def _normalized_and_modulated(self, x, classes):
         """Batch norm with running statistics then the class affine, as one per-class affine: one pass over ``x``."""

@@ -111,6 +111,11 @@ def parameter_free_norm(kind: str, channels: int) -> nn.Module:
     raise UserError(f"unknown parameter-free norm '{kind}'; use one of {', '.join(PARAMETER_FREE_NORMS)}.")
 
 
+def uses_running_statistics(norm: nn.Module) -> bool:
+    """Whether ``norm`` normalizes with its stored statistics (a batch norm in eval mode): a fixed per-channel affine."""
+    return isinstance(norm, nn.modules.batchnorm._BatchNorm) and not norm.training and norm.track_running_stats
+
+
 def _affine_norm(kind: str, channels: int, flag: str) -> nn.Module:
     if kind == "instance":
         return nn.InstanceNorm2d(channels, affine=False)

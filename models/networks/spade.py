@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.networks.label_pyramid import LabelPyramid
-from models.networks.normalization import parameter_free_norm, parse_spade_config
+from models.networks.normalization import parameter_free_norm, parse_spade_config, uses_running_statistics
 
 HIDDEN_CHANNELS = 128
 # above this share of pixels near a region edge, the plain convolutions are cheaper than the per-pixel products
@@ -30,7 +30,7 @@ class SPADE(nn.Module):
         self.mlp_beta = nn.Conv2d(HIDDEN_CHANNELS, norm_nc, kernel, padding=padding)
 
     def forward(self, x, labels: LabelPyramid, input_dist=None):
-        if self._uses_running_statistics():
+        if uses_running_statistics(self.param_free_norm):
             scale, shift = self._modulation(labels, x.shape[2:], *self._folded_with_norm())
             return torch.addcmul(shift, x, scale)
         normalized = self.param_free_norm(x)
@@ -41,10 +41,6 @@ class SPADE(nn.Module):
         """The scale and shift (gamma, beta) predicted from the semantic map at ``size``."""
         return self._modulation(labels, size, (self.mlp_gamma.weight, self.mlp_gamma.bias),
                                 (self.mlp_beta.weight, self.mlp_beta.bias))
-
-    def _uses_running_statistics(self) -> bool:
-        norm = self.param_free_norm
-        return isinstance(norm, nn.modules.batchnorm._BatchNorm) and not self.training and norm.track_running_stats
 
     def _folded_with_norm(self):
         """Weights and biases whose two convolutions give ``(1 + gamma) / std`` and ``beta - mean (1 + gamma) / std``.
