@@ -38,12 +38,13 @@ class SpectralNormConv2d(nn.Conv2d):
 
     def _sigma(self) -> torch.Tensor:
         matrix, in_memory_order = weight_matrix(self.weight_orig)
-        v = in_memory_order(self.weight_v)
         if self.training:
             with torch.no_grad():
                 v = F.normalize(torch.mv(matrix.t(), self.weight_u), dim=0, eps=EPS)
                 self.weight_v.copy_(in_memory_order(v, inverse=True))
                 F.normalize(torch.mv(matrix, v), dim=0, eps=EPS, out=self.weight_u)
+        else:
+            v = in_memory_order(self.weight_v)
         u = self.weight_u.clone(memory_format=torch.contiguous_format)
         v = v.clone(memory_format=torch.contiguous_format)
         return torch.dot(u, torch.mv(matrix, v))
