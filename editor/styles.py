@@ -9,7 +9,7 @@ import torch
 
 from editor.rejection import RejectedRequest
 from editor.sample_styles import SampleStyleCodes
-from models.networks.sean_generator import style_classes
+from models.networks.label_pyramid import label_classes
 
 LARGEST_SEED = 2**63 - 1
 
@@ -87,7 +87,7 @@ def style_for(opt, model=None, samples=None):
     """The style kind of a run; reads ``use_vae``, ``z_dim``, ``norm_mode``, ``device``. A SEAN run needs its
     ``Pix2PixModel`` and the strip's ``DatasetLabels`` (the images that give styles)."""
     if opt.norm_mode == "sean":
-        codes = SampleStyleCodes(opt, model, samples, style_classes(opt))
+        codes = SampleStyleCodes(opt, model, samples, label_classes(opt))
         return RegionStyle(codes, samples.count, opt.device)
     if opt.use_vae:
         return RandomLatentStyle(opt.z_dim, opt.device)

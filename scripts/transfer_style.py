@@ -23,7 +23,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import data  # noqa: E402
 from data.image_folder import stem  # noqa: E402
-from models.networks.sean_generator import style_classes  # noqa: E402
+from models.networks.label_pyramid import label_classes  # noqa: E402
 from models.pix2pix_model import Pix2PixModel  # noqa: E402
 from options.test_options import TestOptions  # noqa: E402
 from util.celebamaskhq import CLASS_NAMES  # noqa: E402
@@ -100,7 +100,7 @@ def main(argv=None) -> Path:
     opt = TestOptions().parse(rest)
     if opt.norm_mode != "sean":
         raise UserError("style transfer needs a SEAN model: add --norm_mode sean (and the run's flags).")
-    classes, length = style_classes(opt), opt.style_length
+    classes, length = label_classes(opt), opt.style_length
     chosen = class_ids(args.classes, classes)
     model = Pix2PixModel(opt).to(opt.device).eval()
     samples = Samples(opt)

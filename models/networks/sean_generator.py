@@ -31,7 +31,7 @@ class SEANResnetBlock(nn.Module):
         super().__init__()
         fmiddle = add_block_convs(self, fin, fout, opt.norm_G)
         config = opt.norm_G.replace("spectral", "")
-        shared = (opt.semantic_nc, style_classes(opt), use_style, opt.style_length)
+        shared = (opt.semantic_nc, label_classes(opt), use_style, opt.style_length)
         self.ace_0 = ACE(config, fin, *shared)
         self.ace_1 = ACE(config, fmiddle, *shared)
         if self.learned_shortcut:
@@ -65,7 +65,7 @@ class SEANGenerator(nn.Module):
         super().__init__()
         self.opt = opt
         self.sw, self.sh = latent_size(opt)
-        self.classes = style_classes(opt)
+        self.classes = label_classes(opt)
         self.Zencoder = StyleEncoder(code_length=opt.style_length)
         self.fc = nn.Conv2d(opt.semantic_nc, 16 * opt.ngf, kernel_size=3, padding=1)
         final_nc = add_residual_blocks(self, opt, lambda fin, fout, name: SEANResnetBlock(
@@ -95,8 +95,3 @@ class SEANGenerator(nn.Module):
         x = run_residual_blocks(self, x, labels, style_codes)
         x = self.conv_img(F.leaky_relu(x, 0.2))
         return torch.tanh(x)
-
-
-def style_classes(opt) -> int:
-    """Classes that own a style code: ``label_nc`` plus the dontcare class (instance edges have none)."""
-    return label_classes(opt)
