@@ -206,11 +206,12 @@ def side_by_side(args) -> dict:
     device = ["--gpu_ids", "0" if torch.cuda.is_available() else "-1"]
     shared = [*preset_flags(args), *device, "--checkpoints_dir", str(work / "checkpoints")]
     data = demo_data(work, shared)  # the reference's custom mode asks for folders even to time a step
+    reference_step = ["--labels", str(batch_labels(args, work / "labels.npy")), *shared, *data]
     figures = {}
     for round_index in tqdm(range(args.rounds), desc="side by side", unit="round"):
         for side in ("ours", "reference")[::1 if round_index % 2 == 0 else -1]:
             name = f"{side}_{round_index}"
-            for phase, seconds in step_seconds(side, args, [*shared, *data], work / f"{name}.json").items():
+            for phase, seconds in step_seconds(side, args, reference_step, work / f"{name}.json").items():
                 figures.setdefault(phase, {"ours": [], "reference": []})[side].append(seconds)
             if args.whole_run_epochs:
                 command = side_command(side, args, "train.py")
@@ -234,12 +235,8 @@ def step_seconds(side: str, args, reference_flags: list[str], output: Path) -> d
     timing = ["--iterations", str(args.iterations), "--warmup", str(args.warmup), "--repeats", "1",
               "--json", str(output)]
     if side == "reference":
-        labels = output.with_suffix(".labels.npy")
-        opt = TrainOptions().parse([*preset_flags(args), "--gpu_ids", "-1", "--name", "labels",
-                                    "--checkpoints_dir", "/nonexistent"])
-        np.save(labels, synthetic_batch(opt)["label"].squeeze(1).numpy().astype(np.uint8))
-        subprocess.run([*side_command(side, args, "step"), *timing, "--labels", str(labels), *reference_flags,
-                        "--name", "step"], check=True, capture_output=True)
+        subprocess.run([*side_command(side, args, "step"), *timing, *reference_flags, "--name", "step"], check=True,
+                       capture_output=True)
         figures = json.loads(output.read_text())
         return {"training step": figures["training"][0], "inference": figures["inference"][0],
                 "peak RSS (GiB)": figures["peak_rss_gib"]}
@@ -250,6 +247,14 @@ def step_seconds(side: str, args, reference_flags: list[str], output: Path) -> d
     return {"training step": figures["training"]["seconds_per_iteration"]["median"],
             "inference": figures["inference"]["seconds_per_iteration"]["median"],
             "peak RSS (GiB)": figures["peak_memory_gib"]["cpu_rss"]}
+
+
+def batch_labels(args, path: Path) -> Path:
+    """Write the class-id maps [batch, height, width] of our timed batch to ``path``, for the reference's step."""
+    opt = TrainOptions().parse([*preset_flags(args), "--gpu_ids", "-1", "--name", "labels",
+                                "--checkpoints_dir", "/nonexistent"])
+    np.save(path, synthetic_batch(opt)["label"].squeeze(1).numpy().astype(np.uint8))
+    return path
 
 
 def demo_data(work: Path, shared: list[str]) -> list[str]:
