@@ -12,18 +12,24 @@ import torch
 import torch.nn.functional as F
 
 
-class EdgeTaps(NamedTuple):
-    """Pixels near a region edge and their 3×3 neighbourhoods, as flat indices into [B·h·w].
+class EdgeWindows(NamedTuple):
+    """The 3×3 class windows that a 3×3 convolution of a 3×3 convolution of a one-hot map reads near region edges.
+
+    A pixel is near an edge when its 5×5 window holds two classes or reaches past the picture's
+    border; elsewhere both convolutions give its class's vector. Pixels are flat indices into
+    [B·h·w], and the nine taps of a window run row-major.
 
     Attributes:
         edge: the pixels near an edge [n].
-        neighbours: each one's nine neighbours, row-major over the window [n·9], clamped into the picture.
-        outside: (pixel, neighbour) positions [k], [k] of the neighbours that lie outside the picture.
+        windows: the distinct 3×3 windows of the map [u, 9], each tap as ``tap · classes + class of
+            the tap's pixel``, or ``9 · classes`` for a tap outside the picture.
+        edge_taps: each edge pixel's neighbours as ``window · 9 + tap``, where ``window`` is the row of
+            ``windows`` centred on that neighbour, or ``u`` for a neighbour outside the picture [n, 9].
     """
 
     edge: torch.Tensor
-    neighbours: torch.Tensor
-    outside: tuple[torch.Tensor, torch.Tensor]
+    windows: torch.Tensor
+    edge_taps: torch.Tensor
 
 
 class LabelPyramid:
@@ -42,7 +48,7 @@ class LabelPyramid:
         self._present: dict[tuple[int, int], list[int]] = {}
         self._present_masks: dict[tuple[int, int], tuple[list[int], torch.Tensor]] = {}
         self._class_index: dict[tuple[int, int], torch.Tensor] = {}
-        self._edge_taps: dict[tuple[int, int], EdgeTaps] = {}
+        self._edge_windows: dict[tuple[int, int], EdgeWindows] = {}
 
     def at(self, size) -> torch.Tensor:
         """The semantic map resized to ``size`` (h, w) with nearest-neighbour sampling."""
@@ -72,16 +78,12 @@ class LabelPyramid:
                 self._class_index[size] = F.interpolate(index, size=size, mode="nearest").squeeze(1).long()
         return self._class_index[size]
 
-    def region_edge_taps(self, size) -> "EdgeTaps":
-        """The pixels near a region edge at ``size`` and where their 3×3 neighbours lie.
-
-        A pixel is inside a region when the 5×5 window around it holds one class and lies inside
-        the picture; every other pixel is near an edge.
-        """
+    def edge_windows(self, size) -> EdgeWindows:
+        """The pixels near a region edge at ``size`` and the class windows around their neighbours."""
         size = tuple(int(s) for s in size)
-        if size not in self._edge_taps:
-            self._edge_taps[size] = _edge_taps(self.class_index(size), size)
-        return self._edge_taps[size]
+        if size not in self._edge_windows:
+            self._edge_windows[size] = _edge_windows(self.class_index(size), self.classes)
+        return self._edge_windows[size]
 
     def present_masks(self, size) -> tuple[list[int], torch.Tensor]:
         """The classes present at ``size`` and their masks [B, len(present), h, w]."""
@@ -105,20 +107,51 @@ def label_classes(opt) -> int:
     return opt.label_nc + (1 if opt.contain_dontcare_label else 0)
 
 
-def _edge_taps(class_index: torch.Tensor, size: tuple[int, int]) -> EdgeTaps:
-    """The ``EdgeTaps`` of a class-index map [B, h, w]: a pixel is inside a region when its 5×5 window is 2 pixels
-    from every border and its highest and lowest class agree."""
-    classes = class_index.unsqueeze(1).to(torch.float32)
-    inside = F.max_pool2d(classes, 5, stride=1, padding=2) == -F.max_pool2d(-classes, 5, stride=1, padding=2)
-    inside[..., :2, :] = False
-    inside[..., -2:, :] = False
-    inside[..., :, :2] = False
-    inside[..., :, -2:] = False
-    edge = torch.nonzero(~inside.flatten()).flatten()
+def _edge_windows(class_index: torch.Tensor, classes: int) -> EdgeWindows:
+    """The ``EdgeWindows`` of a class-index map [B, h, w]."""
+    h, w = class_index.shape[1:]
+    padded = F.pad(class_index, (1, 1, 1, 1), value=classes)  # "classes" marks taps outside the picture
+    digits = torch.stack([padded[:, row:row + h, column:column + w] for row in range(3) for column in range(3)], dim=-1)
+    distinct, window_of_pixel = _distinct_rows(digits.view(-1, 9), base=classes + 1)
+    taps = torch.arange(9, device=class_index.device)
+    windows = (distinct + taps * classes).masked_fill_(distinct == classes, 9 * classes)
+    edge = torch.nonzero(_near_region_edges(class_index).flatten()).flatten()
+    neighbours, outside = _window(edge, (h, w))
+    edge_taps = window_of_pixel[neighbours].masked_fill_(outside, len(distinct)) * 9 + taps
+    return EdgeWindows(edge, windows, edge_taps)
+
+
+def _distinct_rows(digits: torch.Tensor, base: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distinct rows of ``digits`` [N, k] (each entry below ``base``) and each row's place among them.
+
+    Rows are read as base-``base`` numbers where those fit in 64 bits: sorting numbers is much
+    faster than sorting rows.
+    """
+    places = digits.size(1)
+    if base ** places >= 2 ** 63:
+        return torch.unique(digits, dim=0, return_inverse=True)
+    powers = torch.tensor([base ** p for p in reversed(range(places))], device=digits.device)
+    numbers, place = torch.unique((digits * powers).sum(dim=1), return_inverse=True)
+    return numbers.unsqueeze(1) // powers % base, place
+
+
+def _near_region_edges(class_index: torch.Tensor) -> torch.Tensor:
+    """Pixels [B, 1, h, w] whose 5×5 window holds two classes or reaches past the picture's border."""
+    ids = class_index.unsqueeze(1).to(torch.float32)
+    near = F.max_pool2d(ids, 5, stride=1, padding=2) != -F.max_pool2d(-ids, 5, stride=1, padding=2)
+    near[..., :2, :] = True
+    near[..., -2:, :] = True
+    near[..., :, :2] = True
+    near[..., :, -2:] = True
+    return near
+
+
+def _window(pixels: torch.Tensor, size: tuple[int, int]) -> tuple[torch.Tensor, torch.Tensor]:
+    """The 3×3 neighbours [n, 9] of flat ``pixels``, clamped into the picture, and which of them lie outside it."""
     h, w = size
-    offsets = torch.arange(-1, 2, device=edge.device)
-    rows = (edge % (h * w) // w).unsqueeze(1) + offsets.repeat_interleave(3)
-    columns = (edge % w).unsqueeze(1) + offsets.repeat(3)
+    offsets = torch.arange(-1, 2, device=pixels.device)
+    rows = (pixels % (h * w) // w).unsqueeze(1) + offsets.repeat_interleave(3)
+    columns = (pixels % w).unsqueeze(1) + offsets.repeat(3)
     outside = (rows < 0) | (rows >= h) | (columns < 0) | (columns >= w)
-    neighbours = (edge // (h * w) * (h * w)).unsqueeze(1) + rows.clamp(0, h - 1) * w + columns.clamp(0, w - 1)
-    return EdgeTaps(edge, neighbours.flatten(), tuple(torch.nonzero(outside).t()))
+    neighbours = (pixels // (h * w) * (h * w)).unsqueeze(1) + rows.clamp(0, h - 1) * w + columns.clamp(0, w - 1)
+    return neighbours, outside

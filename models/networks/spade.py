@@ -7,8 +7,6 @@ from models.networks.label_pyramid import LabelPyramid
 from models.networks.normalization import parameter_free_norm, parse_spade_config, uses_running_statistics
 
 HIDDEN_CHANNELS = 128
-# above this share of pixels near a region edge, the plain convolutions are cheaper than the per-pixel products
-EDGE_SHARE_LIMIT = 0.5
 
 
 class SPADE(nn.Module):
@@ -58,27 +56,30 @@ class SPADE(nn.Module):
     def _modulation(self, labels: LabelPyramid, size, gamma_conv, beta_conv) -> tuple[torch.Tensor, torch.Tensor]:
         """``conv(hidden)`` for two (weight, bias) pairs, where ``hidden = mlp_shared(semantic map at size)``.
 
-        Inside a region (the 5×5 window around a pixel holds one class) both convolutions see
-        the same one-hot input wherever they look, so their outputs there are one vector per
-        class. Those vectors are computed once, and the convolutions only at the pixels near
-        region edges: the same sums, in another order (docs/speed.md).
+        On a one-hot map, ``hidden`` at a pixel depends only on the classes in its 3×3 window, and
+        the convolutions inside a region only on the region's class. So ``hidden`` is computed once
+        per distinct window, the convolutions once per class and, near region edges, as sums of
+        per-(window, tap) products: the same sums, in another order (docs/speed.md).
         """
-        hidden = self.mlp_shared(labels.at(size))
         if not self._by_regions(labels, size):
+            hidden = self.mlp_shared(labels.at(size))
             padding = self.mlp_gamma.padding
             return tuple(F.conv2d(hidden, weight, bias, padding=padding) for weight, bias in (gamma_conv, beta_conv))
-        taps = labels.region_edge_taps(size)
-        channels = hidden.size(1)
-        patches = hidden.permute(0, 2, 3, 1).reshape(-1, channels).index_select(0, taps.neighbours)
-        patches = patches.view(-1, 9, channels).index_put_(taps.outside, patches.new_zeros(())).view(-1, 9 * channels)
+        windows = labels.edge_windows(size)
         shared = self.mlp_shared[0]
+        by_tap_and_class = shared.weight.permute(2, 3, 1, 0).reshape(-1, shared.out_channels)
+        window_hidden = F.relu(F.embedding_bag(windows.windows, _with_zero_row(by_tap_and_class), mode="sum")
+                               + shared.bias)
         class_hidden = F.relu(shared.weight.sum(dim=(2, 3)).t() + shared.bias)
-        classes = labels.class_index(size)
-        return tuple(_by_class_and_at_edges(weight, bias, class_hidden, classes, taps.edge, patches)
-                     for weight, bias in (gamma_conv, beta_conv))
+        weight = torch.cat((gamma_conv[0], beta_conv[0]))
+        bias = torch.cat((gamma_conv[1], beta_conv[1]))
+        both = _second_convolution(weight, bias, class_hidden, window_hidden, labels.class_index(size), windows)
+        return both.chunk(2, dim=1)
 
     def _by_regions(self, labels: LabelPyramid, size) -> bool:
-        """Whether the region shortcut applies: one-hot semantics, 3×3 kernels, eager mode on the CPU, few edge pixels.
+        """Whether the shortcut applies: one-hot semantics, 3×3 kernels, eager mode on the CPU, and fewer
+        distinct windows than half the pixels (in small maps, where nearly every pixel is near an
+        edge, the plain convolutions are cheaper).
 
         GPUs keep the plain convolutions: the shortcut has not been timed on one yet.
         """
@@ -86,14 +87,25 @@ class SPADE(nn.Module):
                 or labels.semantics.device.type != "cpu" or torch.compiler.is_compiling()):
             return False
         pixels = labels.semantics.size(0) * size[0] * size[1]
-        return labels.region_edge_taps(size).edge.numel() <= EDGE_SHARE_LIMIT * pixels
+        return len(labels.edge_windows(size).windows) < pixels / 2
 
 
-def _by_class_and_at_edges(weight, bias, class_hidden, classes, edge, patches) -> torch.Tensor:
-    """A 3×3 convolution of ``hidden`` [B, C, h, w]: the class's vector inside regions, the product at edge pixels."""
+def _second_convolution(weight, bias, class_hidden, window_hidden, classes, windows) -> torch.Tensor:
+    """A 3×3 convolution [B, O, h, w] of ``hidden``, given per class and per distinct 3×3 class window.
+
+    Inside regions it is the class's vector. At an edge pixel it sums, over the nine taps, the
+    tap's weights times ``hidden`` of the window centred on the tap's pixel: those products are
+    tabulated per (window, tap) and summed by ``embedding_bag``.
+    """
+    outputs, hidden = weight.shape[:2]
     per_class = class_hidden @ weight.sum(dim=(2, 3)).t() + bias
-    at_edges = patches @ weight.permute(0, 2, 3, 1).reshape(weight.size(0), -1).t() + bias
+    by_window_and_tap = _with_zero_row(window_hidden) @ weight.permute(1, 2, 3, 0).reshape(hidden, 9 * outputs)
+    at_edges = F.embedding_bag(windows.edge_taps, by_window_and_tap.view(-1, outputs), mode="sum") + bias
     b, h, w = classes.shape
     values = F.embedding(classes, per_class).view(b * h * w, -1)
-    values.index_put_((edge,), at_edges.to(values.dtype))
+    values.index_put_((windows.edge,), at_edges.to(values.dtype))
     return values.view(b, h, w, -1).permute(0, 3, 1, 2)
+
+
+def _with_zero_row(table: torch.Tensor) -> torch.Tensor:
+    return F.pad(table, (0, 0, 0, 1))
