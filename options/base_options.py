@@ -14,7 +14,6 @@ import data
 import models
 from options.command_line import closest_flag, group_by_topic, new_parser
 from options.persistence import load_config, restored_run_options
-from util.cpu_memory import reuse_freed_memory
 from util.errors import UserError
 
 DEAD = "(accepted for compatibility with the reference commands; does nothing)"
@@ -233,10 +232,7 @@ def _validate_layered(parser: argparse.ArgumentParser, layered: dict) -> None:
 
 
 def finalize(opt: argparse.Namespace) -> argparse.Namespace:
-    """Derived fields: the semantic channel count, the GPU list, the torch device and the memory layout.
-
-    On the CPU, malloc is also told to keep freed memory for reuse (``util/cpu_memory.py``).
-    """
+    """Derived fields: the semantic channel count, the GPU list, the torch device and the memory layout."""
     opt.semantic_nc = opt.label_nc + (1 if opt.contain_dontcare_label else 0) + (0 if opt.no_instance else 1)
     if opt.norm_mode == "sean" and (opt.use_vae or opt.add_dist):
         flag = "--use_vae" if opt.use_vae else "--add_dist"
@@ -251,8 +247,6 @@ def finalize(opt: argparse.Namespace) -> argparse.Namespace:
         torch.cuda.set_device(opt.gpu_ids[0])
     opt.device = f"cuda:{opt.gpu_ids[0]}" if opt.gpu_ids else "cpu"
     opt.channels_last = opt.memory_format == "channels_last" or (opt.memory_format == "auto" and opt.device == "cpu")
-    if opt.device == "cpu":
-        reuse_freed_memory()
     if opt.batchSize < 1:
         raise UserError(f"--batchSize {opt.batchSize} must be at least 1.")
     if opt.gpu_ids and opt.batchSize % len(opt.gpu_ids):

@@ -79,10 +79,13 @@ class CLADE(nn.Module):
         return out
 
     def _normalized_and_modulated(self, x, classes):
-        """Batch norm with running statistics then the class affine, as one per-class affine: one pass over ``x``."""
+        """Batch norm with running statistics then the class affine, as one per-class affine: one pass over ``x``.
+
+        The result is written over the looked-up shift: one fresh map fewer, at inference, where
+        autograd does not have to replay the in-place write.
+        """
         norm, affine = self.param_free_norm, self.class_specified_affine
         inverse_std = torch.rsqrt(norm.running_var + norm.eps)
         scale = affine.weight * inverse_std
         shift = affine.bias - norm.running_mean * scale
-        return torch.addcmul(F.embedding(classes, shift).permute(0, 3, 1, 2), x,
-                             F.embedding(classes, scale).permute(0, 3, 1, 2))
+        return F.embedding(classes, shift).permute(0, 3, 1, 2).addcmul_(x, F.embedding(classes, scale).permute(0, 3, 1, 2))

@@ -30,7 +30,7 @@ class SPADE(nn.Module):
     def forward(self, x, labels: LabelPyramid, input_dist=None):
         if uses_running_statistics(self.param_free_norm):
             scale, shift = self._modulation(labels, x.shape[2:], *self._folded_with_norm())
-            return torch.addcmul(shift, x, scale)
+            return shift.addcmul_(x, scale)
         normalized = self.param_free_norm(x)
         gamma, beta = self.modulation(labels, x.shape[2:])
         return torch.addcmul(beta, normalized, 1 + gamma)
@@ -73,8 +73,7 @@ class SPADE(nn.Module):
         class_hidden = F.relu(shared.weight.sum(dim=(2, 3)).t() + shared.bias)
         weight = torch.cat((gamma_conv[0], beta_conv[0]))
         bias = torch.cat((gamma_conv[1], beta_conv[1]))
-        both = _second_convolution(weight, bias, class_hidden, window_hidden, labels.class_index(size), windows)
-        return both.chunk(2, dim=1)
+        return _second_convolutions(weight, bias, class_hidden, window_hidden, labels.class_index(size), windows)
 
     def _by_regions(self, labels: LabelPyramid, size) -> bool:
         """Whether the shortcut applies: one-hot semantics, 3×3 kernels, eager mode on the CPU, and fewer
@@ -90,10 +89,11 @@ class SPADE(nn.Module):
         return len(labels.edge_windows(size).windows) < pixels / 2
 
 
-def _second_convolution(weight, bias, class_hidden, window_hidden, classes, windows) -> torch.Tensor:
-    """A 3×3 convolution [B, O, h, w] of ``hidden``, given per class and per distinct 3×3 class window.
+def _second_convolutions(weight, bias, class_hidden, window_hidden, classes, windows) -> tuple[torch.Tensor, ...]:
+    """Two 3×3 convolutions [B, O, h, w] of ``hidden``, stacked in ``weight``, given ``hidden`` per class and per
+    distinct 3×3 class window.
 
-    Inside regions it is the class's vector. At an edge pixel it sums, over the nine taps, the
+    Inside regions each is the class's vector. At an edge pixel it sums, over the nine taps, the
     tap's weights times ``hidden`` of the window centred on the tap's pixel: those products are
     tabulated per (window, tap) and summed by ``embedding_bag``.
     """
@@ -102,9 +102,12 @@ def _second_convolution(weight, bias, class_hidden, window_hidden, classes, wind
     by_window_and_tap = _with_zero_row(window_hidden) @ weight.permute(1, 2, 3, 0).reshape(hidden, 9 * outputs)
     at_edges = F.embedding_bag(windows.edge_taps, by_window_and_tap.view(-1, outputs), mode="sum") + bias
     b, h, w = classes.shape
-    values = F.embedding(classes, per_class).view(b * h * w, -1)
-    values.index_put_((windows.edge,), at_edges.to(values.dtype))
-    return values.view(b, h, w, -1).permute(0, 3, 1, 2)
+    maps = []
+    for class_values, edge_values in zip(per_class.chunk(2, dim=1), at_edges.chunk(2, dim=1)):
+        values = F.embedding(classes, class_values.contiguous()).view(b * h * w, -1)
+        values.index_put_((windows.edge,), edge_values.to(values.dtype))
+        maps.append(values.view(b, h, w, -1).permute(0, 3, 1, 2))
+    return tuple(maps)
 
 
 def _with_zero_row(table: torch.Tensor) -> torch.Tensor:
