@@ -1,4 +1,4 @@
-"""Shared test helpers: paths to the fixtures, running the entry points in a fresh process."""
+"""Shared test helpers: paths to the fixtures, running the entry points in a new process."""
 import os
 import shutil
 import subprocess
@@ -9,10 +9,13 @@ import numpy as np
 import pytest
 from PIL import Image
 
+import warm_interpreter
+
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = REPO / "tests" / "fixtures" / "reference"
 DATA64 = FIXTURES / "data64"
 sys.path.insert(0, str(REPO))
+warm_interpreter.start()
 
 # the flags the reference fixtures were made with (tests/fixtures/README.md)
 FIXTURE_FLAGS = ["--gpu_ids", "-1", "--dataset_mode", "custom", "--label_nc", "19", "--no_instance", "--ngf", "8",
@@ -20,7 +23,7 @@ FIXTURE_FLAGS = ["--gpu_ids", "-1", "--dataset_mode", "custom", "--label_nc", "1
 
 
 def run_script(script: str, *args, cwd=REPO, timeout=600) -> subprocess.CompletedProcess:
-    """Run ``python <script> args`` from the repository in a fresh interpreter.
+    """Run ``python <script> args`` from the repository in a new process (``warm_interpreter``).
 
     With ``TEST_GPU_IDS`` set (``scripts/gpu_check.sh``), ``--gpu_ids -1`` becomes ``--gpu_ids $TEST_GPU_IDS``.
     """
@@ -29,8 +32,7 @@ def run_script(script: str, *args, cwd=REPO, timeout=600) -> subprocess.Complete
     if os.environ.get("TEST_GPU_IDS"):
         args = [os.environ["TEST_GPU_IDS"] if arg == "-1" and previous == "--gpu_ids" else arg
                 for previous, arg in zip([""] + args, args)]
-    return subprocess.run([sys.executable, str(REPO / script), *args], cwd=cwd, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    return warm_interpreter.run([REPO / script, *args], cwd, env, timeout=timeout)
 
 
 def assert_one_sentence(result, *fragments):

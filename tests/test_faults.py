@@ -8,7 +8,6 @@ import hashlib
 import os
 import shutil
 import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,6 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
+import warm_interpreter
 from conftest import DATA64, REPO, assert_one_sentence, assert_same_weights
 
 TOOL = REPO / "tests" / "tools" / "with_fault.py"
@@ -29,12 +29,7 @@ CONCURRENT_CASES = 3
 
 
 def run_python(args, cwd=REPO, umask=None, env=None) -> subprocess.CompletedProcess:
-    def set_umask():
-        if umask is not None:
-            os.umask(umask)
-
-    return subprocess.run([sys.executable, *map(str, args)], cwd=cwd, capture_output=True, text=True, timeout=600,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, preexec_fn=set_umask)
+    return warm_interpreter.run(args, cwd, {**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})}, umask=umask)
 
 
 def toy_training(folder: Path, name: str, data: Path = DATA64, *extra) -> list:

@@ -56,7 +56,7 @@ class SPADEGenerator(nn.Module):
 
         labels = LabelPyramid(seg, label_classes(self.opt))
         x = run_residual_blocks(self, x, labels, input_dist)
-        x = self.conv_img(F.leaky_relu_(x, 0.2))
+        x = self.conv_img(F.leaky_relu(x, 0.2))
         return torch.tanh(x)
 
 

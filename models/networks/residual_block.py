@@ -34,9 +34,9 @@ class SPADEResnetBlock(nn.Module):
 
     def forward(self, x, labels, input_dist=None):
         x_s = self.conv_s(self.norm_s(x, labels, input_dist)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu_(self.norm_0(x, labels, input_dist), 0.2))
-        dx = self.conv_1(F.leaky_relu_(self.norm_1(dx, labels, input_dist), 0.2))
-        return dx.add_(x_s)
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, labels, input_dist), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, labels, input_dist), 0.2))
+        return x_s + dx
 
 
 def add_block_convs(block: nn.Module, fin: int, fout: int, norm_G: str, extra: int = 0) -> int:

@@ -39,9 +39,9 @@ class SEANResnetBlock(nn.Module):
 
     def forward(self, x, labels: LabelPyramid, style_codes):
         x_s = self.conv_s(self.ace_s(x, labels, style_codes)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu_(self.ace_0(x, labels, style_codes), 0.2))
-        dx = self.conv_1(F.leaky_relu_(self.ace_1(dx, labels, style_codes), 0.2))
-        return dx.add_(x_s)
+        dx = self.conv_0(F.leaky_relu(self.ace_0(x, labels, style_codes), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.ace_1(dx, labels, style_codes), 0.2))
+        return x_s + dx
 
 
 class SEANGenerator(nn.Module):
@@ -93,5 +93,5 @@ class SEANGenerator(nn.Module):
             style_codes = self.Zencoder(image, labels)
         x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
         x = run_residual_blocks(self, x, labels, style_codes)
-        x = self.conv_img(F.leaky_relu_(x, 0.2))
+        x = self.conv_img(F.leaky_relu(x, 0.2))
         return torch.tanh(x)
