@@ -4,7 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.networks.label_pyramid import LabelPyramid, label_classes
-from models.networks.residual_block import SPADEResnetBlock, leaky_relu
+from models.networks.residual_block import SPADEResnetBlock
 from util.errors import UserError
 
 UPSAMPLINGS = {"normal": 5, "more": 6, "most": 7}
@@ -56,7 +56,7 @@ class SPADEGenerator(nn.Module):
 
         labels = LabelPyramid(seg, label_classes(self.opt))
         x = run_residual_blocks(self, x, labels, input_dist)
-        x = self.conv_img(leaky_relu(x))
+        x = self.conv_img(F.leaky_relu(x, 0.2))
         return torch.tanh(x)
 
 

@@ -1,5 +1,4 @@
 """The SPADE residual block: two modulated 3×3 convs and a learned shortcut when widths differ (docs/reference.md §2.2)."""
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -35,23 +34,9 @@ class SPADEResnetBlock(nn.Module):
 
     def forward(self, x, labels, input_dist=None):
         x_s = self.conv_s(self.norm_s(x, labels, input_dist)) if self.learned_shortcut else x
-        dx = self.conv_0(leaky_relu(self.norm_0(x, labels, input_dist)))
-        dx = self.conv_1(leaky_relu(self.norm_1(dx, labels, input_dist)))
-        return residual_sum(x_s, dx)
-
-
-def leaky_relu(x):
-    """LeakyReLU(0.2), in place at inference: one fresh full-size map fewer.
-
-    While autograd records, it stays out of place: in place, autograd would sum the gradients in
-    another order, and training's numbers would change at float rounding.
-    """
-    return F.leaky_relu(x, 0.2, inplace=not torch.is_grad_enabled())
-
-
-def residual_sum(shortcut, residual):
-    """``shortcut + residual``, written over ``residual`` at inference (see ``leaky_relu``)."""
-    return shortcut + residual if torch.is_grad_enabled() else residual.add_(shortcut)
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, labels, input_dist), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, labels, input_dist), 0.2))
+        return x_s + dx
 
 
 def add_block_convs(block: nn.Module, fin: int, fout: int, norm_G: str, extra: int = 0) -> int:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 from models.networks.generator import SPADEGenerator, add_residual_blocks, latent_size, run_residual_blocks
 from models.networks.label_pyramid import LabelPyramid, label_classes
-from models.networks.residual_block import add_block_convs, leaky_relu, residual_sum
+from models.networks.residual_block import add_block_convs
 from models.networks.sean import ACE, STYLE_LENGTH, StyleEncoder
 
 DEAD_STATUS = "(SEAN's train/test/UI_mode switch; accepted for compatibility, does nothing here)"
@@ -39,9 +39,9 @@ class SEANResnetBlock(nn.Module):
 
     def forward(self, x, labels: LabelPyramid, style_codes):
         x_s = self.conv_s(self.ace_s(x, labels, style_codes)) if self.learned_shortcut else x
-        dx = self.conv_0(leaky_relu(self.ace_0(x, labels, style_codes)))
-        dx = self.conv_1(leaky_relu(self.ace_1(dx, labels, style_codes)))
-        return residual_sum(x_s, dx)
+        dx = self.conv_0(F.leaky_relu(self.ace_0(x, labels, style_codes), 0.2))
+        dx = self.conv_1(F.leaky_relu(self.ace_1(dx, labels, style_codes), 0.2))
+        return x_s + dx
 
 
 class SEANGenerator(nn.Module):
@@ -93,5 +93,5 @@ class SEANGenerator(nn.Module):
             style_codes = self.Zencoder(image, labels)
         x = self.fc(F.interpolate(seg, size=(self.sh, self.sw)))
         x = run_residual_blocks(self, x, labels, style_codes)
-        x = self.conv_img(leaky_relu(x))
+        x = self.conv_img(F.leaky_relu(x, 0.2))
         return torch.tanh(x)
