@@ -3,8 +3,8 @@
 Every conditional norm of a generator resizes the same label map to its own resolution, and
 several norms share a resolution (three per residual block). A ``LabelPyramid`` built at the
 start of the forward pass keeps each resized map, its class-index map, its per-class masks, the
-list of classes present and the pixels near region edges, so the work is done once per resolution
-instead of once per layer.
+list of classes present, the pixels near region edges and the distinct 3×3 class windows, so the
+work is done once per resolution instead of once per layer.
 """
 from typing import NamedTuple
 
