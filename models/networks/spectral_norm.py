@@ -49,24 +49,28 @@ class SpectralNormConv2d(nn.Conv2d):
         v = v.clone(memory_format=torch.contiguous_format)
         return torch.dot(u, torch.mv(matrix, v))
 
+    def _weights_key(self) -> tuple:
+        """Changes whenever the weight or the power-iteration vectors change (in place, or replaced or moved)."""
+        return (self.weight_orig._version, self.weight_u._version, self.weight_v._version, self.weight_orig.data_ptr(),
+                self.weight_orig.device)
+
     def _frozen_sigma(self) -> torch.Tensor:
         """Sigma for inference, kept while the weight and the power-iteration vectors stay unchanged."""
-        key = (self.weight_orig._version, self.weight_u._version, self.weight_v._version, self.weight_orig.data_ptr(),
-               self.weight_orig.device)
+        key = self._weights_key()
         if getattr(self, "_kept_sigma", (None, None))[0] != key:
             self._kept_sigma = (key, self._sigma())
         return self._kept_sigma[1]
 
     def forward(self, x):
-        if not (self.training or torch.is_grad_enabled()) and self.padding_mode == "zeros" and _packs_for_onednn(x):
+        inference = not (self.training or torch.is_grad_enabled())
+        if inference and self.padding_mode == "zeros" and _packs_for_onednn(x):
             return self._packed_inference(x)
-        sigma = self._sigma() if self.training or torch.is_grad_enabled() else self._frozen_sigma()
+        sigma = self._frozen_sigma() if inference else self._sigma()
         out_pixels = x.size(0) * (x.size(2) // self.stride[0]) * (x.size(3) // self.stride[1])
         if self.weight_orig.numel() <= self.out_channels * out_pixels:
             return self._conv_forward(x, self.weight_orig / sigma, self.bias)
         out = self._conv_forward(x, self.weight_orig, None) / sigma
         return out if self.bias is None else out + self.bias.view(1, -1, 1, 1)
-
 
     def _packed_inference(self, x):
         """Inference on the CPU with the normalised weight reordered once into oneDNN's layout.
@@ -75,8 +79,7 @@ class SpectralNormConv2d(nn.Conv2d):
         arithmetic for the 1024-channel convolutions at 8² and 16²; the packed weight is kept while
         the weights, the vectors and the input size stay the same.
         """
-        key = (self.weight_orig._version, self.weight_u._version, self.weight_v._version, self.weight_orig.data_ptr(),
-               tuple(x.shape))
+        key = (self._weights_key(), tuple(x.shape))
         if getattr(self, "_packed", (None, None))[0] != key:
             weight = (self.weight_orig / self._frozen_sigma()).contiguous()
             packed = torch._C._nn.mkldnn_reorder_conv2d_weight(weight.to_mkldnn(), list(self.padding), list(self.stride),
@@ -87,7 +90,7 @@ class SpectralNormConv2d(nn.Conv2d):
 
 
 def _packs_for_onednn(x: torch.Tensor) -> bool:
-    """Whether a packed oneDNN weight serves this inference input: fp32 on the CPU, outside autocast, compiled code."""
+    """Whether a packed oneDNN weight serves this inference input: fp32 on the CPU, outside autocast and compilation."""
     return (x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4 and torch.backends.mkldnn.is_available()
             and not torch.is_autocast_enabled("cpu") and not torch.compiler.is_compiling())
 
