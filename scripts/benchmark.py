@@ -168,12 +168,24 @@ def add_flop_rate(figures: dict, work, peak_tflops: float) -> None:
     utilisation when the device's peak is given."""
     from torch.utils.flop_counter import FlopCounterMode
 
+    count_packed_convolutions()
     with FlopCounterMode(display=False) as counter:
         work()
     figures["gflop_per_iteration"] = counter.get_total_flops() / 1e9
     figures["tflop_per_second"] = counter.get_total_flops() / figures["seconds_per_iteration"]["median"] / 1e12
     if peak_tflops:
         figures["model_flop_utilisation"] = figures["tflop_per_second"] / peak_tflops
+
+
+def count_packed_convolutions() -> None:
+    """Teach the FLOP counter oneDNN's convolution with a packed weight, which the spectral-norm layers
+    run at CPU inference (``SpectralNormConv2d._packed_inference``); it knows only aten's own."""
+    from torch.utils.flop_counter import conv_flop_count, flop_registry, register_flop_formula
+
+    packed = torch.ops.mkldnn._convolution_pointwise
+    if packed not in flop_registry:
+        register_flop_formula(packed)(lambda x_shape, w_shape, *_, out_shape=None, **__:
+                                      conv_flop_count(x_shape, w_shape, out_shape))
 
 
 def device_name(opt) -> str:
