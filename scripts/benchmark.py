@@ -6,11 +6,12 @@
     python scripts/benchmark.py --preset celebamaskhq-spade --peak_tflops 989 -- --batchSize 16 --use_amp --amp_dtype bf16
     python scripts/benchmark.py --preset toy-clade --reference ../CLADE --rounds 3 --whole_run_epochs 20
 
-With ``--reference DIR`` (a checkout of github.com/tzt101/CLADE; ``scripts/reference_code.py``
-says how it is run) the reference's training step and inference, and with ``--whole_run_epochs``
-both whole ``train.py`` runs on 16 demo images, are timed beside ours in fresh processes,
-alternating which goes first, and the table gives ours/reference ratios of the medians. The
-preset's flags go to both; flags after ``--`` to ours only (e.g. ``-- --use_amp``).
+With ``--reference DIR`` (a checkout of github.com/tzt101/CLADE for the CLADE and SPADE presets,
+of github.com/ZPdesu/SEAN for SEAN's; ``scripts/reference_code.py`` says how it is run) the
+reference's training step and inference, and with ``--whole_run_epochs`` both whole ``train.py``
+runs on 16 demo images, are timed beside ours in fresh processes, alternating which goes first,
+and the table gives ours/reference ratios of the medians. The preset's flags go to both; flags
+after ``--`` to ours only (e.g. ``-- --use_amp``).
 
 The floating-point operations of one iteration are counted with ``torch.utils.flop_counter``
 (convolutions and matrix products); with ``--peak_tflops`` the table adds model FLOP utilisation.
@@ -213,12 +214,16 @@ def print_table(results: dict) -> None:
 
 
 def side_by_side(args) -> dict:
-    """Ours and the reference in fresh processes, alternating: {work: {"ours": [...], "reference": [...]}}."""
+    """Ours and the reference in fresh processes, alternating.
+
+    Returns {"figures": {work: {"ours": [...], "reference": [...]}}, "flags": {side: the train.py flags it got}}.
+    """
     work = Path(tempfile.mkdtemp(prefix="benchmark_"))
     device = ["--gpu_ids", "0" if torch.cuda.is_available() else "-1"]
     shared = [*preset_flags(args), *device, "--checkpoints_dir", str(work / "checkpoints")]
     data = demo_data(work, shared)  # the reference's custom mode asks for folders even to time a step
-    reference_step = ["--labels", str(batch_labels(args, work / "labels.npy")), *shared, *data]
+    flags = {"ours": [*shared, *data, *args.flags], "reference": [*reference_flags(shared), *data]}
+    reference_step = ["--labels", str(batch_labels(args, work / "labels.npy")), *flags["reference"]]
     figures = {}
     for round_index in tqdm(range(args.rounds), desc="side by side", unit="round"):
         for side in ("ours", "reference")[::1 if round_index % 2 == 0 else -1]:
@@ -226,13 +231,27 @@ def side_by_side(args) -> dict:
             for phase, seconds in step_seconds(side, args, reference_step, work / f"{name}.json").items():
                 figures.setdefault(phase, {"ours": [], "reference": []})[side].append(seconds)
             if args.whole_run_epochs:
-                command = side_command(side, args, "train.py")
                 started = time.perf_counter()
-                subprocess.run([*command, *shared, *data, "--name", name, "--niter", str(args.whole_run_epochs)],
-                               check=True, capture_output=True)
+                run_quietly([*side_command(side, args, "train.py"), *flags[side], "--name", name,
+                             "--niter", str(args.whole_run_epochs)], f"{side} train.py")
                 figures.setdefault("whole train.py", {"ours": [], "reference": []})[side].append(
                     time.perf_counter() - started)
-    return figures
+    return {"figures": figures, "flags": flags}
+
+
+def reference_flags(flags: list[str]) -> list[str]:
+    """Our flags as the reference takes them: SEAN's code is SEAN only and has no ``--norm_mode``."""
+    at = flags.index("--norm_mode")
+    return flags[:at] + flags[at + 2:] if flags[at + 1] == "sean" else flags
+
+
+def run_quietly(command: list[str], what: str) -> None:
+    """Run a timed process with its output captured; if it fails, stop with the end of what it printed."""
+    result = subprocess.run(command, capture_output=True, text=True)
+    if result.returncode != 0:
+        for line in (result.stderr or result.stdout).strip().splitlines()[-12:]:
+            print(f"    {line}", file=sys.stderr)
+        raise UserError(f"the {what} process exited with code {result.returncode} (the end of its output is above).")
 
 
 def side_command(side: str, args, work: str) -> list[str]:
@@ -242,23 +261,25 @@ def side_command(side: str, args, work: str) -> list[str]:
     return [sys.executable, str(scripts.parent / "train.py")] if work == "train.py" else [sys.executable, __file__]
 
 
-def step_seconds(side: str, args, reference_flags: list[str], output: Path) -> dict:
+def step_seconds(side: str, args, reference_step: list[str], output: Path) -> dict:
     """{phase: seconds per iteration} of one fresh process (training step, inference, peak memory)."""
     timing = ["--iterations", str(args.iterations), "--warmup", str(args.warmup), "--repeats", "1",
               "--json", str(output)]
     if side == "reference":
-        subprocess.run([*side_command(side, args, "step"), *timing, *reference_flags, "--name", "step"], check=True,
-                       capture_output=True)
+        run_quietly([*side_command(side, args, "step"), *timing, *reference_step, "--name", "step"], "reference step")
         figures = json.loads(output.read_text())
         return {"training step": figures["training"][0], "inference": figures["inference"][0],
-                "peak RSS (GiB)": figures["peak_rss_gib"]}
+                "peak RSS (GiB)": figures["peak_rss_gib"],
+                **({"peak CUDA (GiB)": figures["peak_cuda_gib"]} if "peak_cuda_gib" in figures else {})}
     batch = ["--batch", str(args.batch)] if args.batch else []
-    subprocess.run([*side_command(side, args, "step"), "--preset", args.preset, *batch, *timing, "--", *args.flags],
-                   check=True, capture_output=True)
+    run_quietly([*side_command(side, args, "step"), "--preset", args.preset, *batch, *timing, "--", *args.flags],
+                "step")
     figures = json.loads(output.read_text())
+    memory = figures["peak_memory_gib"]
     return {"training step": figures["training"]["seconds_per_iteration"]["median"],
             "inference": figures["inference"]["seconds_per_iteration"]["median"],
-            "peak RSS (GiB)": figures["peak_memory_gib"]["cpu_rss"]}
+            "peak RSS (GiB)": memory["cpu_rss"],
+            **({"peak CUDA (GiB)": memory["cuda_max_allocated"]} if "cuda_max_allocated" in memory else {})}
 
 
 def batch_labels(args, path: Path) -> Path:
@@ -289,17 +310,29 @@ def print_side_by_side(figures: dict, args) -> None:
         print(f"{work:<16} {cells[0]:>26} {cells[1]:>28} {statistics.median(ours) / statistics.median(theirs):>15.2f}")
 
 
+def check_reference(args) -> None:
+    """Stop with one sentence unless ``--reference`` is a checkout of the code base the preset's mode comes from."""
+    from reference_code import CODE_BASES, identify
+
+    mode = preset_flags(args)[preset_flags(args).index("--norm_mode") + 1]
+    found = identify(args.reference)
+    if mode not in CODE_BASES[found].norm_modes:
+        wanted = next(name for name, base in CODE_BASES.items() if mode in base.norm_modes)
+        raise UserError(f"--preset {args.preset} is timed against {wanted}'s code, but --reference {args.reference} "
+                        f"is a checkout of {found}; clone {CODE_BASES[wanted].url} and pass its folder.")
+
+
 @exits_on_user_error
 def main(argv=None):
     args = parse_args(argv)
-    if args.reference and "sean" in preset_flags(args):
-        raise UserError(f"--reference runs CLADE's code, which has no SEAN; time --preset {args.preset} without "
-                        f"--reference (README: SEAN, memory and speed, for figures of SEAN's own code).")
     if args.reference:
-        figures = side_by_side(args)
+        check_reference(args)
+    if args.reference:
+        results = side_by_side(args)
+        figures = results["figures"]
         print_side_by_side(figures, args)
         if args.json:
-            Path(args.json).write_text(json.dumps(figures, indent=2))
+            Path(args.json).write_text(json.dumps(results, indent=2))
         step = figures["training step"]
         print(f"benchmark {args.preset}: ours/reference training step "
               f"{statistics.median(step['ours']) / statistics.median(step['reference']):.2f}")

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# GPU checks for a machine with CUDA GPUs: smoke runs of every GPU path on one GPU, the multi-process
+# GPU checks for a machine with CUDA GPUs: smoke runs of every GPU path on one GPU, bf16, fp16,
+# channels-last and compile against fp32 on GPU 0 (tests/test_performance_paths.py), the multi-process
 # checks under NCCL where there are two or more, then the test suite with its runs on GPU 0.
 # Prints PASS/FAIL per check (with the tail of the log on failure) and one summary line.
 #
@@ -54,6 +55,7 @@ check fid_and_ema $PY train.py --name fid_and_ema "${TRAIN[@]}" --gpu_ids 0 "${E
 check test_use_ema $PY test.py --name fid_and_ema --checkpoints_dir "$WORK/checkpoints" --load_from_opt_file \
   --use_ema --gpu_ids 0 --label_dir "$WORK/demo/test/labels" --image_dir "$WORK/demo/test/images" \
   --results_dir "$WORK/results"
+check paths_agree_with_fp32 env TEST_GPU_IDS=0 $PY -m pytest -q -p no:cacheprovider tests/test_performance_paths.py
 check gpu_run_resumed_on_cpu $PY train.py --name fp32_spade --checkpoints_dir "$WORK/checkpoints" \
   --continue_train --niter 2 --gpu_ids -1
 

@@ -1,4 +1,8 @@
-"""Mixed precision, channels-last and torch.compile give the fp32 results within their precision (CPU)."""
+"""Mixed precision, channels-last and torch.compile give the fp32 results within their precision.
+
+On the CPU, or on the first GPU of ``TEST_GPU_IDS`` (``scripts/gpu_check.sh`` sets it).
+"""
+import os
 import sys
 
 import pytest
@@ -12,7 +16,8 @@ from options.train_options import TrainOptions
 sys.path.append(str(REPO / "scripts"))  # after the repository: scripts/editor.py must not hide the editor package
 from benchmark import synthetic_batch  # noqa: E402
 
-FLAGS = ["--gpu_ids", "-1", "--dataset_mode", "custom", "--label_nc", "19", "--no_instance", "--ngf", "8", "--ndf",
+GPU_ID = os.environ.get("TEST_GPU_IDS", "-1").split(",")[0]
+FLAGS = ["--gpu_ids", GPU_ID, "--dataset_mode", "custom", "--label_nc", "19", "--no_instance", "--ngf", "8", "--ndf",
          "8", "--load_size", "64", "--crop_size", "64", "--no_vgg_loss", "--batchSize", "2", "--norm_mode", "clade"]
 
 
@@ -20,13 +25,22 @@ def one_step(extra):
     """Generated images before training and the losses of one G+D step, from the same initial weights."""
     opt = TrainOptions().parse([*FLAGS, *extra])
     torch.manual_seed(0)
-    model = Pix2PixModel(opt)
+    model = Pix2PixModel(opt).to(opt.device)
     trainer = Pix2PixTrainer(opt, model)
     batch = synthetic_batch(opt)
     generated = model.inference(batch)
     trainer.generator_step(batch)
     trainer.discriminator_step(batch)
     return generated, {name: value.item() for name, value in trainer.latest_losses().items()}, model
+
+
+@pytest.fixture(scope="module", autouse=True)
+def exact_fp32():
+    """On a GPU, fp32 without TF32 (cuDNN's default for convolutions), so that fp32 is the baseline."""
+    kept = torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32
+    torch.backends.cudnn.allow_tf32 = torch.backends.cuda.matmul.allow_tf32 = False
+    yield
+    torch.backends.cudnn.allow_tf32, torch.backends.cuda.matmul.allow_tf32 = kept
 
 
 @pytest.fixture(scope="module")
@@ -50,7 +64,7 @@ def test_mixed_precision_is_close_to_fp32(fp32, dtype):
 
 
 def test_channels_last_is_the_cpu_default_and_equals_fp32(fp32):
-    generated, losses, model = one_step([])
+    generated, losses, model = one_step([] if GPU_ID == "-1" else ["--memory_format", "channels_last"])
     assert (generated - fp32[0]).abs().max().item() < 1e-5
     assert_losses_close(losses, fp32[1], 1e-4)
     assert model.netG.fc.weight.is_contiguous(memory_format=torch.channels_last)

@@ -254,6 +254,44 @@ def test_vectorised_painting_and_region_means_equal_sean_s_loops():
     assert encoder.regions(labels, (16, 16)).tolist() == (looped.abs().sum(2) > 0).tolist()
 
 
+def style_maps_by_convolution(ace, codes, labels, size):
+    painted = ace.painted_styles(codes, labels, size)
+    return ace.conv_gamma(painted), ace.conv_beta(painted)
+
+
+@pytest.mark.parametrize("layout", ["faces 32", "random ids 8", "one class absent 16"])
+def test_style_shortcut_equals_the_convolutions_with_gradients(layout):
+    """ACE's per-(image, class, tap) sums give conv_gamma and conv_beta of the painted map, and their gradients."""
+    from scripts.make_demo_dataset import face_label_maps
+
+    torch.manual_seed(0)
+    kind, size = layout.rsplit(" ", 1)
+    size = int(size)
+    if kind == "faces":
+        label = torch.from_numpy(face_label_maps(2, size, size).astype(np.int64)).unsqueeze(1) % 19
+    else:
+        label = torch.randint(0, 19, (2, 1, size, size))
+        if kind == "one class absent":
+            label[1][label[1] == 5] = 6
+    semantics = torch.zeros(2, 19, 64, 64).scatter_(1, torch.nn.functional.interpolate(
+        label.float(), size=(64, 64), mode="nearest").long(), 1.0)
+    ace = ACE("spadebatch3x3", 6, 19, 19, style_length=16)
+    for j in range(19):
+        torch.nn.init.normal_(getattr(ace, f"fc_mu{j}").weight, std=0.3)
+    parameters = [ace.conv_gamma.weight, ace.conv_gamma.bias, ace.conv_beta.bias, ace.fc_mu1.weight]
+    results = []
+    for method in (ace.style_modulation, lambda *a: style_maps_by_convolution(ace, *a)):
+        codes = torch.randn(2, 19, 16, generator=torch.Generator().manual_seed(1)).requires_grad_()
+        labels = LabelPyramid(semantics, 19)
+        gamma, beta = method(codes, labels, (size, size))
+        weights = torch.randn(2, *gamma.shape, generator=torch.Generator().manual_seed(2))
+        (gamma * weights[0] + beta * weights[1]).sum().backward()
+        results.append([gamma.detach(), beta.detach(), codes.grad, *(t.grad.clone() for t in parameters)])
+        ace.zero_grad()
+    for shortcut, convolved in zip(*results):
+        assert torch.allclose(shortcut, convolved, rtol=1e-5, atol=1e-5 * convolved.abs().max().item())
+
+
 def test_any_label_nc_with_dontcare_and_instance_maps():
     opt = TrainOptions().parse(["--gpu_ids", "-1", "--dataset_mode", "custom", "--label_nc", "4",
                                 "--contain_dontcare_label", "--crop_size", "32", "--ngf", "4", "--style_length", "8",

@@ -3,8 +3,8 @@
 Every conditional norm of a generator resizes the same label map to its own resolution, and
 several norms share a resolution (three per residual block). A ``LabelPyramid`` built at the
 start of the forward pass keeps each resized map, its class-index map, its per-class masks, the
-list of classes present, the pixels near region edges and the distinct 3×3 class windows, so the
-work is done once per resolution instead of once per layer.
+list of classes present, the classes around each pixel, the pixels near region edges and the
+distinct 3×3 class windows, so the work is done once per resolution instead of once per layer.
 """
 from typing import NamedTuple
 
@@ -49,6 +49,7 @@ class LabelPyramid:
         self._present_masks: dict[tuple[int, int], tuple[list[int], torch.Tensor]] = {}
         self._class_index: dict[tuple[int, int], torch.Tensor] = {}
         self._edge_windows: dict[tuple[int, int], EdgeWindows] = {}
+        self._present_class_taps: dict[tuple[int, int], torch.Tensor] = {}
 
     def at(self, size) -> torch.Tensor:
         """The semantic map resized to ``size`` (h, w) with nearest-neighbour sampling."""
@@ -85,6 +86,23 @@ class LabelPyramid:
             self._edge_windows[size] = _edge_windows(self.class_index(size), self.classes)
         return self._edge_windows[size]
 
+    def present_class_taps(self, size) -> torch.Tensor:
+        """The 3×3 neighbours of every pixel at ``size`` [B·h·w, 9] as rows of a table laid out
+        [image, present class, tap]: ``(b · P + place of the class among the present ones) · 9 + tap``,
+        or ``B · P · 9`` for a neighbour outside the picture."""
+        size = tuple(int(s) for s in size)
+        if size not in self._present_class_taps:
+            class_index = self.class_index(size)
+            present = self.present_classes(size)
+            b, h, w = class_index.shape
+            place = torch.full((self.classes + 1,), b * len(present), dtype=torch.long, device=class_index.device)
+            place[present] = torch.arange(len(present), device=class_index.device)
+            image = torch.arange(b, device=class_index.device).repeat_interleave(h * w).unsqueeze(1) * len(present)
+            taps = _class_taps(class_index, self.classes)
+            rows = (place[taps] + image) * 9 + torch.arange(9, device=class_index.device)
+            self._present_class_taps[size] = rows.masked_fill_(taps == self.classes, b * len(present) * 9)
+        return self._present_class_taps[size]
+
     def present_masks(self, size) -> tuple[list[int], torch.Tensor]:
         """The classes present at ``size`` and their masks [B, len(present), h, w]."""
         size = tuple(int(s) for s in size)
@@ -107,12 +125,19 @@ def label_classes(opt) -> int:
     return opt.label_nc + (1 if opt.contain_dontcare_label else 0)
 
 
+def _class_taps(class_index: torch.Tensor, classes: int) -> torch.Tensor:
+    """The classes of each pixel's 3×3 neighbours [B·h·w, 9], row-major, ``classes`` for one outside the picture."""
+    h, w = class_index.shape[1:]
+    padded = F.pad(class_index, (1, 1, 1, 1), value=classes)
+    return torch.stack([padded[:, row:row + h, column:column + w] for row in range(3) for column in range(3)],
+                       dim=-1).view(-1, 9)
+
+
 def _edge_windows(class_index: torch.Tensor, classes: int) -> EdgeWindows:
     """The ``EdgeWindows`` of a class-index map [B, h, w]."""
     h, w = class_index.shape[1:]
-    padded = F.pad(class_index, (1, 1, 1, 1), value=classes)  # "classes" marks taps outside the picture
-    digits = torch.stack([padded[:, row:row + h, column:column + w] for row in range(3) for column in range(3)], dim=-1)
-    distinct, window_of_pixel = _distinct_rows(digits.view(-1, 9), base=classes + 1)
+    digits = _class_taps(class_index, classes)
+    distinct, window_of_pixel = _distinct_rows(digits, base=classes + 1)
     taps = torch.arange(9, device=class_index.device)
     windows = (distinct + taps * classes).masked_fill_(distinct == classes, 9 * classes)
     edge = torch.nonzero(_near_region_edges(class_index).flatten()).flatten()

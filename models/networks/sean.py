@@ -11,7 +11,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.networks.label_pyramid import LabelPyramid
-from models.networks.spade import SPADE
+from models.networks.spade import SPADE, with_zero_row
 
 STYLE_LENGTH = 512  # SEAN's; --style_length changes it (then SEAN's checkpoints no longer fit)
 # SEAN's ACE normalises with synchronised batch norm and 3x3 style convs whatever --norm_G says
@@ -103,10 +103,10 @@ class ACE(nn.Module):
         normalized = self.param_free_norm(x + self.noise(x))
         gamma, beta = self.Spade.modulation(labels, x.shape[2:])
         if self.use_style:
-            painted = self.painted_styles(style_codes, labels, x.shape[2:])
+            style_gamma, style_beta = self.style_modulation(style_codes, labels, x.shape[2:])
             style_weight, shift_weight = torch.sigmoid(self.blending_gamma), torch.sigmoid(self.blending_beta)
-            gamma = style_weight * self.conv_gamma(painted) + (1 - style_weight) * gamma
-            beta = shift_weight * self.conv_beta(painted) + (1 - shift_weight) * beta
+            gamma = style_weight * style_gamma + (1 - style_weight) * gamma
+            beta = shift_weight * style_beta + (1 - shift_weight) * beta
         return normalized * (1 + gamma) + beta
 
     def noise(self, x: torch.Tensor) -> torch.Tensor:
@@ -114,6 +114,10 @@ class ACE(nn.Module):
         b, _, h, w = x.shape
         pixels = torch.randn(b, w, h, 1, device=x.device, dtype=x.dtype).permute(0, 3, 2, 1)
         return pixels * self.noise_var.view(1, -1, 1, 1).to(x.dtype)
+
+    def class_styles(self, style_codes: torch.Tensor, present: list[int]) -> torch.Tensor:
+        """[B, len(present), style_length]: ``relu(fc_mu<j>(code of class j))`` for each present class j."""
+        return torch.stack([F.relu(getattr(self, f"fc_mu{j}")(style_codes[:, j])) for j in present], dim=1)
 
     def painted_styles(self, style_codes: torch.Tensor, labels: LabelPyramid, size) -> torch.Tensor:
         """[B, style_length, H, W]: at each pixel, ``relu(fc_mu<j>(code of its class j))``; zero where no class is.
@@ -124,5 +128,39 @@ class ACE(nn.Module):
         present, masks = labels.present_masks(size)
         if not present:
             return masks.new_zeros(masks.size(0), self.style_length, *masks.shape[2:])
-        per_class = torch.stack([F.relu(getattr(self, f"fc_mu{j}")(style_codes[:, j])) for j in present], dim=1)
+        per_class = self.class_styles(style_codes, present)
         return torch.einsum("bjc,bjhw->bchw", per_class, masks.to(per_class.dtype))
+
+    def style_modulation(self, style_codes: torch.Tensor, labels: LabelPyramid, size) -> tuple[torch.Tensor, ...]:
+        """``conv_gamma`` and ``conv_beta`` of the painted styles, each [B, norm_nc, H, W].
+
+        The painted map holds one vector per region, so a 3×3 convolution of it sums, over the
+        nine taps, the tap's weights times the vector of the class under the tap. On the CPU those
+        products are tabulated per (image, class, tap), and each pixel adds its nine rows with
+        ``embedding_bag``: the convolutions' sums in another order, about ``style_length`` times
+        less work (docs/speed.md).
+        """
+        present = labels.present_classes(size)
+        if not (present and _painted_by_regions(labels)):
+            painted = self.painted_styles(style_codes, labels, size)
+            return self.conv_gamma(painted), self.conv_beta(painted)
+        rows = labels.present_class_taps(size)
+        per_class = self.class_styles(style_codes, present).flatten(0, 1)
+        b, h, w = labels.class_index(size).shape
+        maps = []
+        for conv in (self.conv_gamma, self.conv_beta):
+            # [out, kh, kw, in] is how a channels-last weight lies in memory: a view, not a copy
+            by_output_and_tap = per_class @ conv.weight.permute(0, 2, 3, 1).reshape(-1, self.style_length).t()
+            by_tap = by_output_and_tap.view(per_class.size(0), conv.out_channels, 9).transpose(1, 2)
+            values = F.embedding_bag(rows, with_zero_row(by_tap.reshape(-1, conv.out_channels)), mode="sum")
+            maps.append((values + conv.bias).view(b, h, w, -1).permute(0, 3, 1, 2))
+        return tuple(maps)
+
+
+def _painted_by_regions(labels: LabelPyramid) -> bool:
+    """Whether ``ACE.style_modulation`` takes its shortcut: one-hot semantics, eager mode on the CPU.
+
+    GPUs keep the plain convolutions: the shortcut has not been timed on one yet.
+    """
+    return (labels.semantics.size(1) == labels.classes and labels.semantics.device.type == "cpu"
+            and not torch.compiler.is_compiling())

@@ -68,7 +68,7 @@ class SPADE(nn.Module):
         windows = labels.edge_windows(size)
         shared = self.mlp_shared[0]
         by_tap_and_class = shared.weight.permute(2, 3, 1, 0).reshape(-1, shared.out_channels)
-        window_hidden = F.relu(F.embedding_bag(windows.windows, _with_zero_row(by_tap_and_class), mode="sum")
+        window_hidden = F.relu(F.embedding_bag(windows.windows, with_zero_row(by_tap_and_class), mode="sum")
                                + shared.bias)
         class_hidden = F.relu(shared.weight.sum(dim=(2, 3)).t() + shared.bias)
         weight = torch.cat((gamma_conv[0], beta_conv[0]))
@@ -99,7 +99,7 @@ def _second_convolutions(weight, bias, class_hidden, window_hidden, classes, win
     """
     outputs, hidden = weight.shape[:2]
     per_class = class_hidden @ weight.sum(dim=(2, 3)).t() + bias
-    by_window_and_tap = _with_zero_row(window_hidden) @ weight.permute(1, 2, 3, 0).reshape(hidden, 9 * outputs)
+    by_window_and_tap = with_zero_row(window_hidden) @ weight.permute(1, 2, 3, 0).reshape(hidden, 9 * outputs)
     at_edges = F.embedding_bag(windows.edge_taps, by_window_and_tap.view(-1, outputs), mode="sum") + bias
     b, h, w = classes.shape
     maps = []
@@ -110,5 +110,6 @@ def _second_convolutions(weight, bias, class_hidden, window_hidden, classes, win
     return tuple(maps)
 
 
-def _with_zero_row(table: torch.Tensor) -> torch.Tensor:
+def with_zero_row(table: torch.Tensor) -> torch.Tensor:
+    """``table`` [n, d] with a row of zeros appended: the row that taps outside the picture read."""
     return F.pad(table, (0, 0, 0, 1))
