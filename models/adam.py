@@ -13,11 +13,26 @@ GUARDED_METHODS = ("add_param_group", "zero_grad", "state_dict", "load_state_dic
 
 
 class _UncompiledAdam(torch.optim.Adam):
-    """``torch.optim.Adam`` whose ``step`` runs the unwrapped method under ``no_grad``, as its wrapper does."""
+    """``torch.optim.Adam`` whose ``step`` runs the unwrapped method under ``no_grad``, as its wrapper does,
+    and hands the fused kernel channels-last tensors as the dense arrays they are in memory."""
 
     def step(self, closure=None):
         with torch.no_grad():
             return torch.optim.Adam.step.__wrapped__(self, closure)
+
+    def _init_group(self, group, params, grads, *per_parameter):
+        """Gather the group's tensors as torch does, then give each channels-last parameter, its gradient and
+        its state as [out, kh, kw, in] views, which are contiguous: the fused kernel would otherwise copy
+        each such tensor to the [out, in, kh, kw] order and back on every step (a fifth of its time for
+        the 1024-channel weights). The update is elementwise, so it is the same in any order."""
+        has_complex = super()._init_group(group, params, grads, *per_parameter)
+        for index, param in enumerate(params):
+            if param.dim() == 4 and not param.is_contiguous() and param.is_contiguous(
+                    memory_format=torch.channels_last):
+                for tensors in (params, grads, *per_parameter):
+                    if len(tensors) == len(params) and tensors[index].dim() == 4:
+                        tensors[index] = tensors[index].permute(0, 2, 3, 1)
+        return has_complex
 
 
 def fused_adam(params, lr: float, betas: tuple[float, float], compiling: bool) -> torch.optim.Adam:
