@@ -8,6 +8,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.networks.label_pyramid import LabelPyramid
+from models.networks.modulation import modulate
 from models.networks.normalization import parameter_free_norm, parse_spade_config, uses_running_statistics
 
 
@@ -43,7 +44,7 @@ class ClassAffine(nn.Module):
             input_dist = F.interpolate(input_dist, size=x.shape[2:], mode="nearest")
             gamma = gamma * (1 + self.dist_conv_w(input_dist))
             beta = beta * (1 + self.dist_conv_b(input_dist))
-        return torch.addcmul(beta, x, gamma)
+        return modulate(x, gamma, beta)
 
 
 class CLADE(nn.Module):

@@ -4,6 +4,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from models.networks.label_pyramid import LabelPyramid
+from models.networks.modulation import modulate
 from models.networks.normalization import parameter_free_norm, parse_spade_config, uses_running_statistics
 
 HIDDEN_CHANNELS = 128
@@ -33,7 +34,7 @@ class SPADE(nn.Module):
             return shift.addcmul_(x, scale)
         normalized = self.param_free_norm(x)
         gamma, beta = self.modulation(labels, x.shape[2:])
-        return torch.addcmul(beta, normalized, 1 + gamma)
+        return modulate(normalized, 1 + gamma, beta)
 
     def modulation(self, labels: LabelPyramid, size) -> tuple[torch.Tensor, torch.Tensor]:
         """The scale and shift (gamma, beta) predicted from the semantic map at ``size``."""
