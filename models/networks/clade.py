@@ -47,6 +47,9 @@ class ClassAffine(nn.Module):
         return modulate(x, gamma, beta)
 
 
+LOOKUP_BAND_BYTES = 8 * 2 ** 20
+
+
 class CLADE(nn.Module):
     """Parameter-free norm followed by a class-wise affine; with instance maps, one extra edge channel.
 
@@ -82,11 +85,21 @@ class CLADE(nn.Module):
     def _normalized_and_modulated(self, x, classes):
         """Batch norm with running statistics then the class affine, as one per-class affine: one pass over ``x``.
 
-        The result is written over the looked-up shift: one fresh map fewer, at inference, where
-        autograd does not have to replay the in-place write.
+        The looked-up scale and shift are made a band of rows at a time, each band under
+        ``LOOKUP_BAND_BYTES``, and only the result is a full-size map: at 256² a full lookup is just
+        over the size from which glibc's malloc hands out fresh, page-faulting memory on every call
+        (docs/speed.md).
         """
         norm, affine = self.param_free_norm, self.class_specified_affine
         inverse_std = torch.rsqrt(norm.running_var + norm.eps)
         scale = affine.weight * inverse_std
         shift = affine.bias - norm.running_mean * scale
-        return F.embedding(classes, shift).permute(0, 3, 1, 2).addcmul_(x, F.embedding(classes, scale).permute(0, 3, 1, 2))
+        b, c, h, w = x.shape
+        out = x.new_empty(b, h, w, c)  # channels-last, as a lookup is
+        x = x.permute(0, 2, 3, 1)
+        rows = max(1, LOOKUP_BAND_BYTES // (b * w * c * x.element_size()))
+        for top in range(0, h, rows):
+            band = classes[:, top:top + rows]
+            torch.addcmul(F.embedding(band, shift), x[:, top:top + rows], F.embedding(band, scale),
+                          out=out[:, top:top + rows])
+        return out.permute(0, 3, 1, 2)

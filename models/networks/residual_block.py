@@ -1,4 +1,5 @@
 """The SPADE residual block: two modulated 3×3 convs and a learned shortcut when widths differ (docs/reference.md §2.2)."""
+import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
@@ -33,9 +34,11 @@ class SPADEResnetBlock(nn.Module):
             self.norm_s = conditional_norm(config, fin, opt)
 
     def forward(self, x, labels, input_dist=None):
+        # in eval mode without autograd each norm returns a map of its own: activate it in place
+        in_place = not (self.training or torch.is_grad_enabled())
         x_s = self.conv_s(self.norm_s(x, labels, input_dist)) if self.learned_shortcut else x
-        dx = self.conv_0(F.leaky_relu(self.norm_0(x, labels, input_dist), 0.2))
-        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, labels, input_dist), 0.2))
+        dx = self.conv_0(F.leaky_relu(self.norm_0(x, labels, input_dist), 0.2, inplace=in_place))
+        dx = self.conv_1(F.leaky_relu(self.norm_1(dx, labels, input_dist), 0.2, inplace=in_place))
         return x_s + dx
 
 
