@@ -85,10 +85,10 @@ class CLADE(nn.Module):
     def _normalized_and_modulated(self, x, classes):
         """Batch norm with running statistics then the class affine, as one per-class affine: one pass over ``x``.
 
-        The looked-up scale and shift are made a band of rows at a time, each band under
+        On the CPU the looked-up scale and shift are made a band of rows at a time, each band under
         ``LOOKUP_BAND_BYTES``, and only the result is a full-size map: at 256² a full lookup is just
         over the size from which glibc's malloc hands out fresh, page-faulting memory on every call
-        (docs/speed.md).
+        (docs/speed.md). GPUs cache their memory and take it whole.
         """
         norm, affine = self.param_free_norm, self.class_specified_affine
         inverse_std = torch.rsqrt(norm.running_var + norm.eps)
@@ -97,7 +97,7 @@ class CLADE(nn.Module):
         b, c, h, w = x.shape
         out = x.new_empty(b, h, w, c)  # channels-last, as a lookup is
         x = x.permute(0, 2, 3, 1)
-        rows = max(1, LOOKUP_BAND_BYTES // (b * w * c * x.element_size()))
+        rows = max(1, LOOKUP_BAND_BYTES // (b * w * c * x.element_size())) if x.device.type == "cpu" else h
         for top in range(0, h, rows):
             band = classes[:, top:top + rows]
             torch.addcmul(F.embedding(band, shift), x[:, top:top + rows], F.embedding(band, scale),
