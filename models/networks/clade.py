@@ -7,6 +7,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.networks.class_lookup import class_lookup
 from models.networks.label_pyramid import LabelPyramid
 from models.networks.modulation import modulate
 from models.networks.normalization import parameter_free_norm, parse_spade_config, uses_running_statistics
@@ -38,8 +39,8 @@ class ClassAffine(nn.Module):
             class_map: class index per pixel [B, H, W] at the resolution of ``x``.
             input_dist: positional offsets [B, 2, h, w] (``add_dist`` only).
         """
-        gamma = F.embedding(class_map, self.weight).permute(0, 3, 1, 2)
-        beta = F.embedding(class_map, self.bias).permute(0, 3, 1, 2)
+        gamma = class_lookup(class_map, self.weight).permute(0, 3, 1, 2)
+        beta = class_lookup(class_map, self.bias).permute(0, 3, 1, 2)
         if self.add_dist:
             input_dist = F.interpolate(input_dist, size=x.shape[2:], mode="nearest")
             gamma = gamma * (1 + self.dist_conv_w(input_dist))

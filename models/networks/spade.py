@@ -3,6 +3,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from models.networks.class_lookup import class_lookup
 from models.networks.label_pyramid import LabelPyramid
 from models.networks.modulation import modulate
 from models.networks.normalization import parameter_free_norm, parse_spade_config, uses_running_statistics
@@ -105,7 +106,7 @@ def _second_convolutions(weight, bias, class_hidden, window_hidden, classes, win
     b, h, w = classes.shape
     maps = []
     for class_values, edge_values in zip(per_class.chunk(2, dim=1), at_edges.chunk(2, dim=1)):
-        values = F.embedding(classes, class_values.contiguous()).view(b * h * w, -1)
+        values = class_lookup(classes, class_values.contiguous()).view(b * h * w, -1)
         values.index_put_((windows.edge,), edge_values.to(values.dtype))
         maps.append(values.view(b, h, w, -1).permute(0, 3, 1, 2))
     return tuple(maps)
