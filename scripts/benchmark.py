@@ -314,7 +314,8 @@ def check_reference(args) -> None:
     """Stop with one sentence unless ``--reference`` is a checkout of the code base the preset's mode comes from."""
     from reference_code import CODE_BASES, identify
 
-    mode = preset_flags(args)[preset_flags(args).index("--norm_mode") + 1]
+    flags = preset_flags(args)
+    mode = flags[flags.index("--norm_mode") + 1]
     found = identify(args.reference)
     if mode not in CODE_BASES[found].norm_modes:
         wanted = next(name for name, base in CODE_BASES.items() if mode in base.norm_modes)
@@ -327,7 +328,6 @@ def main(argv=None):
     args = parse_args(argv)
     if args.reference:
         check_reference(args)
-    if args.reference:
         results = side_by_side(args)
         figures = results["figures"]
         print_side_by_side(figures, args)

@@ -52,16 +52,17 @@ CODE_BASES = {
 def identify(folder: str) -> str:
     """The name of the code base checked out in ``folder``, or SystemExit with one sentence naming what is missing."""
     path = Path(folder).resolve()
+    urls = " or ".join(base.url for base in CODE_BASES.values())
     missing = [name for name in REFERENCE_FILES if not (path / name).is_file()]
     if missing:
         sys.exit(f"error: --reference {folder} is not a checkout of a reference code base (no {missing[0]}); "
-                 f"clone {' or '.join(base.url for base in CODE_BASES.values())} and pass its folder.")
+                 f"clone {urls} and pass its folder.")
     norms = (path / "models/networks/normalization.py").read_text()
     for name, base in CODE_BASES.items():
         if base.marker in norms:
             return name
     sys.exit(f"error: --reference {folder} is neither CLADE's nor SEAN's code (its normalization.py defines "
-             f"neither ClassAffine nor ACE); clone {' or '.join(base.url for base in CODE_BASES.values())}.")
+             f"neither ClassAffine nor ACE); clone {urls}.")
 
 
 def check_modules() -> None:
